@@ -1,0 +1,31 @@
+"""`python -m app [--host H] [--port P]`: serve Trading Pro."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from app.main import create_app
+from app.settings import SettingsError, load_settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Serve Trading Pro.")
+    parser.add_argument("--host", help="listen address (default: HOST or config/defaults.toml)")
+    parser.add_argument("--port", help="listen port (default: PORT or config/defaults.toml)")
+    args = parser.parse_args()
+    overrides = {name: value for name, value in (("HOST", args.host), ("PORT", args.port)) if value is not None}
+    try:
+        settings = load_settings(os.environ | overrides)
+    except SettingsError as error:
+        sys.exit(f"Configuration error: {error}")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

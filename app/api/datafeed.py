@@ -1,0 +1,130 @@
+"""The REST datafeed (`/api/v1/datafeed`): bar times in milliseconds, seconds in queries."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from app.api import market_views
+from app.api.errors import unknown_symbol
+from app.api.history import fetch_history
+from app.api.openapi import json_input, operation, path_input, query_input
+from app.api.responses import json_response
+from app.keys import FEED, SETTINGS
+from app.schemas.datafeed import (
+    BarsQuerySchema,
+    BarsSchema,
+    DatafeedConfigSchema,
+    DatafeedHealthSchema,
+    QuoteSchema,
+    QuotesRequestSchema,
+    SearchQuerySchema,
+    SearchResultSchema,
+    SymbolInfoSchema,
+    SymbolPathSchema,
+)
+from app.schemas.limits import MAX_BARS
+
+PREFIX = "/api/v1/datafeed"
+routes = web.RouteTableDef()
+
+
+@routes.get(f"{PREFIX}/config")
+@operation(
+    tag="datafeed", summary="Datafeed configuration", description="For `onReady`.", response=DatafeedConfigSchema
+)
+async def config(request: web.Request) -> web.Response:
+    return json_response(market_views.config(request.app[FEED]))
+
+
+@routes.get(f"{PREFIX}/search")
+@operation(
+    tag="datafeed",
+    summary="Search symbols",
+    description="Case-insensitive substring match on symbol and description; exact and prefix matches first.",
+    response=SearchResultSchema(many=True),
+    errors=(422,),
+)
+@query_input(SearchQuerySchema)
+async def search(request: web.Request) -> web.Response:
+    q = request["querystring"]
+    found = market_views.search(request.app[FEED], q["user_input"], q["symbol_type"], q["exchange"], q["max_results"])
+    return json_response(found)
+
+
+@routes.get(f"{PREFIX}/resolve/{{symbol}}")
+@operation(
+    tag="datafeed",
+    summary="Resolve a symbol",
+    description="TradingView LibrarySymbolInfo for the symbol (any case).",
+    response=SymbolInfoSchema,
+    errors=(404, 422),
+)
+@path_input(SymbolPathSchema)
+async def resolve(request: web.Request) -> web.Response:
+    feed = request.app[FEED]
+    symbol = request["match_info"]["symbol"]
+    instrument = feed.instrument(symbol)
+    if instrument is None:
+        raise unknown_symbol(symbol)
+    return json_response(market_views.symbol_info(instrument, feed.simulated))
+
+
+@routes.get(f"{PREFIX}/bars")
+@operation(
+    tag="datafeed",
+    summary="Historical bars",
+    description=(
+        "Bars whose start lies in [from_time, to_time), ascending, `time` in UTC milliseconds. With fewer "
+        "than `count_back`, earlier bars are added until there are `count_back`. The period containing "
+        "now is included with its values so far. `no_data` is true exactly when no bar exists before "
+        f"`to_time`. Limits: `count_back` at most {MAX_BARS}; the range may span at most {MAX_BARS} "
+        "periods of the resolution (the part before the start of history or after now does not count)."
+    ),
+    response=BarsSchema,
+    errors=(404, 422),
+)
+@query_input(BarsQuerySchema)
+async def bars(request: web.Request) -> web.Response:
+    q = request["querystring"]
+    history = fetch_history(
+        request.app[FEED], q["symbol"], q["resolution"], q["from_time"], q["to_time"], q["count_back"]
+    )
+    return json_response({"bars": history.bars, "no_data": history.no_data})
+
+
+@routes.post(f"{PREFIX}/quotes")
+@operation(
+    tag="datafeed",
+    summary="Quotes",
+    description="The trading day so far for each symbol; an unknown symbol gets an entry with `s`: error.",
+    response=QuoteSchema(many=True),
+    errors=(422,),
+)
+@json_input(QuotesRequestSchema)
+async def quotes(request: web.Request) -> web.Response:
+    feed = request.app[FEED]
+    return json_response([market_views.quote(feed, symbol) for symbol in request["json"]["symbols"]])
+
+
+@routes.get(f"{PREFIX}/health")
+@operation(
+    tag="datafeed",
+    summary="Datafeed health",
+    description="Symbols loaded, WebSocket subscribers and the bar broadcaster's state.",
+    response=DatafeedHealthSchema,
+)
+async def health(request: web.Request) -> web.Response:
+    feed = request.app[FEED]
+    settings = request.app[SETTINGS]
+    body = {
+        "status": "ok",
+        "simulated": feed.simulated,
+        "symbols_loaded": len(feed.instruments),
+        "subscribers": 0,
+        "broadcaster": {
+            "enabled": settings.bar_broadcaster_enabled,
+            "running": False,
+            "interval": settings.bar_broadcaster_interval,
+        },
+    }
+    return json_response(body)

@@ -1,0 +1,33 @@
+"""History requests shared by both datafeeds: bounds checks, then the feed."""
+
+from __future__ import annotations
+
+from app.api.errors import invalid, unknown_symbol
+from app.market.bars import History
+from app.market.feed import MarketFeed
+from app.market.resolutions import Resolution
+from app.schemas.limits import MAX_BARS
+
+
+def fetch_history(
+    feed: MarketFeed,
+    symbol: str,
+    resolution: Resolution,
+    start: int,
+    end: int,
+    count_back: int,
+    names: tuple[str, str] = ("from_time", "to_time"),
+) -> History:
+    """Bars for a validated request; 404 for an unknown symbol, 422 for a range too wide."""
+    instrument = feed.instrument(symbol)
+    if instrument is None:
+        raise unknown_symbol(symbol)
+    start_name, end_name = names
+    if end < start:
+        raise invalid({end_name: [f"Must not be earlier than {start_name}."]})
+    # Only the part of the range where bars can exist counts against the limit.
+    served_from = max(start, feed.history_start(resolution))
+    served_to = min(end, int(feed.now()) + resolution.seconds)
+    if (served_to - served_from) / resolution.seconds > MAX_BARS:
+        raise invalid({start_name: [f"The range spans more than {MAX_BARS} bars of {resolution.value}; narrow it."]})
+    return feed.history(instrument.symbol, resolution, start, end, count_back)

@@ -1,0 +1,102 @@
+"""The API's own endpoints: index, health, versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from app.api.openapi import API_TITLE, API_VERSION, DOCS_PATH, operation
+from app.api.responses import json_response
+from app.schemas.common import ApiIndexSchema, HealthSchema, VersionInfoSchema, VersionsSchema
+
+API_PREFIX = "/api/v1"
+CURRENT_VERSION = "v1"
+SUPPORT_CONTACT = "support@trading-pro.example"
+
+V1: dict[str, Any] = {
+    "version": "v1",
+    "release_date": "2026-11-25",
+    "status": "stable",
+    "breaking_changes": [],
+    "deprecation_notice": None,
+    "sunset_date": None,
+}
+V2: dict[str, Any] = {
+    "version": "v2",
+    "release_date": "2027-06-01",
+    "status": "planned",
+    "breaking_changes": ["Bar times in seconds everywhere", "Quotes as a WebSocket topic"],
+    "deprecation_notice": None,
+    "sunset_date": None,
+}
+
+API_INDEX: dict[str, Any] = {
+    "name": API_TITLE,
+    "version": API_VERSION,
+    "current_api_version": CURRENT_VERSION,
+    "documentation": DOCS_PATH,
+    "health": f"{API_PREFIX}/health",
+    "versions": f"{API_PREFIX}/versions",
+    "datafeed": f"{API_PREFIX}/datafeed",
+    "udf": f"{API_PREFIX}/udf",
+    "websockets": {
+        "bars": {
+            "endpoint": f"{API_PREFIX}/ws",
+            "docs": f"{API_PREFIX}/ws/asyncapi",
+            "spec": f"{API_PREFIX}/ws/asyncapi.json",
+            "operations": ["bars.subscribe", "bars.unsubscribe", "bars.update", "ping"],
+        }
+    },
+}
+
+routes = web.RouteTableDef()
+
+
+def utc_timestamp() -> str:
+    """Now as ISO 8601 UTC with a Z suffix."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@routes.get(API_PREFIX)
+@operation(tag="meta", summary="API index", description="Where everything is.", response=ApiIndexSchema)
+async def index(request: web.Request) -> web.Response:
+    return json_response(API_INDEX)
+
+
+@routes.get(f"{API_PREFIX}/health")
+@operation(tag="meta", summary="Health check", description="Liveness with the API version.", response=HealthSchema)
+async def health(request: web.Request) -> web.Response:
+    body: dict[str, Any] = {
+        "status": "ok",
+        "message": "Trading Pro API is running",
+        "timestamp": utc_timestamp(),
+        "api_version": CURRENT_VERSION,
+        "version_info": V1,
+    }
+    return json_response(body)
+
+
+@routes.get(f"{API_PREFIX}/versions")
+@operation(tag="meta", summary="API versions", description="Every API version and its status.", response=VersionsSchema)
+async def versions(request: web.Request) -> web.Response:
+    body = {
+        "current_version": CURRENT_VERSION,
+        "available_versions": [V1, V2],
+        "documentation_url": DOCS_PATH,
+        "support_contact": SUPPORT_CONTACT,
+    }
+    return json_response(body)
+
+
+@routes.get(f"{API_PREFIX}/version")
+@operation(tag="meta", summary="This API version", description="Status of v1.", response=VersionInfoSchema)
+async def version(request: web.Request) -> web.Response:
+    return json_response(V1)
+
+
+async def add_version_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Every /api/v1 answer, errors and static files included, names the API version."""
+    if request.path.startswith(API_PREFIX):
+        response.headers["X-API-Version"] = CURRENT_VERSION

@@ -1,0 +1,13 @@
+"""JSON responses, encoded with orjson (dataclasses such as `Bar` serialise natively)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response encoded in one pass."""
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json", headers=headers)

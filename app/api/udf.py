@@ -1,0 +1,136 @@
+"""TradingView UDF-compatible datafeed (`/api/v1/udf`): bar times in seconds, columnar history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from app.api import market_views
+from app.api.errors import unknown_symbol
+from app.api.history import fetch_history
+from app.api.openapi import operation, query_input
+from app.api.responses import json_response
+from app.keys import FEED
+from app.schemas.datafeed import SearchResultSchema, SymbolInfoSchema
+from app.schemas.limits import MAX_BARS
+from app.schemas.udf import (
+    UdfConfigSchema,
+    UdfHistoryQuerySchema,
+    UdfHistorySchema,
+    UdfQuotesQuerySchema,
+    UdfQuotesSchema,
+    UdfSearchQuerySchema,
+    UdfSymbolQuerySchema,
+)
+
+PREFIX = "/api/v1/udf"
+routes = web.RouteTableDef()
+
+
+@routes.get(f"{PREFIX}/config")
+@operation(
+    tag="udf", summary="UDF configuration", description="For the UDF adapter's `onReady`.", response=UdfConfigSchema
+)
+async def config(request: web.Request) -> web.Response:
+    body = market_views.config(request.app[FEED]) | {"supports_search": True, "supports_group_request": False}
+    return json_response(body)
+
+
+@routes.get(f"{PREFIX}/symbols")
+@operation(
+    tag="udf",
+    summary="Resolve a symbol",
+    description="LibrarySymbolInfo for the symbol (any case).",
+    response=SymbolInfoSchema,
+    errors=(404, 422),
+    udf_errors=True,
+)
+@query_input(UdfSymbolQuerySchema)
+async def symbols(request: web.Request) -> web.Response:
+    feed = request.app[FEED]
+    symbol = request["querystring"]["symbol"]
+    instrument = feed.instrument(symbol)
+    if instrument is None:
+        raise unknown_symbol(symbol)
+    return json_response(market_views.symbol_info(instrument, feed.simulated))
+
+
+@routes.get(f"{PREFIX}/search")
+@operation(
+    tag="udf",
+    summary="Search symbols",
+    description="Case-insensitive substring match on symbol and description.",
+    response=SearchResultSchema(many=True),
+    errors=(422,),
+    udf_errors=True,
+)
+@query_input(UdfSearchQuerySchema)
+async def search(request: web.Request) -> web.Response:
+    q = request["querystring"]
+    return json_response(market_views.search(request.app[FEED], q["query"], q["type"], q["exchange"], q["limit"]))
+
+
+@routes.get(f"{PREFIX}/history")
+@operation(
+    tag="udf",
+    summary="Historical bars (columnar)",
+    description=(
+        "Bars whose start lies in [from, to), `t` in UTC seconds, extended earlier to `countback` bars. "
+        "`no_data` when the range has no bar; `nextTime` then names the latest earlier bar, if any. "
+        f"Limits: `countback` at most {MAX_BARS}; the range may span at most {MAX_BARS} periods."
+    ),
+    response=UdfHistorySchema,
+    errors=(404, 422),
+    udf_errors=True,
+)
+@query_input(UdfHistoryQuerySchema)
+async def history(request: web.Request) -> web.Response:
+    q = request["querystring"]
+    feed = request.app[FEED]
+    found = fetch_history(feed, q["symbol"], q["resolution"], q["from_"], q["to"], q["countback"], names=("from", "to"))
+    bars = found.bars
+    if not bars:
+        body: dict[str, Any] = {"s": "no_data"}
+        if not found.no_data:
+            earlier = feed.history(q["symbol"], q["resolution"], q["to"], q["to"], 1).bars
+            body["nextTime"] = earlier[-1].time // 1000
+        return json_response(body)
+    return json_response(
+        {
+            "s": "ok",
+            "t": [bar.time // 1000 for bar in bars],
+            "o": [bar.open for bar in bars],
+            "h": [bar.high for bar in bars],
+            "l": [bar.low for bar in bars],
+            "c": [bar.close for bar in bars],
+            "v": [bar.volume for bar in bars],
+        }
+    )
+
+
+@routes.get(f"{PREFIX}/quotes")
+@operation(
+    tag="udf",
+    summary="Quotes",
+    description="The trading day so far for each symbol; an unknown symbol gets an entry with `s`: error.",
+    response=UdfQuotesSchema,
+    errors=(422,),
+    udf_errors=True,
+)
+@query_input(UdfQuotesQuerySchema)
+async def quotes(request: web.Request) -> web.Response:
+    feed = request.app[FEED]
+    return json_response({"s": "ok", "d": [market_views.quote(feed, s) for s in request["querystring"]["symbols"]]})
+
+
+@routes.get(f"{PREFIX}/time")
+@operation(
+    tag="udf",
+    summary="Server time",
+    description="UTC seconds as plain text.",
+    response={"description": "UTC seconds as plain text, e.g. 1767225600"},
+    produces="text/plain",
+)
+async def server_time(request: web.Request) -> web.Response:
+    return web.Response(text=str(int(request.app[FEED].now())), content_type="text/plain")

@@ -1,0 +1,34 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp_apispec import validation_middleware
+
+from app.api import datafeed, meta, udf
+from app.api.errors import error_middleware
+from app.api.openapi import setup_openapi
+from app.keys import FEED, SETTINGS
+from app.market.feed import MarketFeed
+from app.market.simulation import SimulatedFeed
+from app.settings import Settings
+from app.web.page import setup_web
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Application:
+    """The whole server; `feed` defaults to the market simulation."""
+    app = web.Application(middlewares=[error_middleware, validation_middleware])
+    app[SETTINGS] = settings
+    app[FEED] = feed or SimulatedFeed(
+        intraday_days=settings.market_intraday_days, cache_blocks=settings.market_cache_blocks
+    )
+    app.on_response_prepare.append(meta.add_version_header)
+    for module in (meta, datafeed, udf):
+        app.router.add_routes(module.routes)
+    setup_web(app)
+    setup_openapi(app)
+    return app

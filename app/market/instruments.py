@@ -1,0 +1,90 @@
+"""The instruments the simulation trades, each with its own character."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.market.trading_hours import CRYPTO_HOURS, FOREX_HOURS, STOCK_HOURS, TradingHours
+
+
+class AssetClass(StrEnum):
+    """TradingView's symbol `type` values for the classes we simulate."""
+
+    STOCK = "stock"
+    CRYPTO = "crypto"
+    FOREX = "forex"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """An exchange as the datafeed configuration lists it."""
+
+    value: str
+    name: str
+    desc: str
+
+
+NASDAQ = Exchange("NASDAQ", "NASDAQ", "NASDAQ Stock Market")
+CRYPTO = Exchange("CRYPTO", "Crypto", "Simulated crypto exchange (24/7)")
+FX = Exchange("FX", "Forex", "Simulated interbank forex (24/5)")
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """Static description of one instrument and the parameters of its price process."""
+
+    symbol: str
+    description: str
+    exchange: Exchange
+    asset_class: AssetClass
+    hours: TradingHours
+    base_price: float
+    daily_volatility: float
+    daily_volume: int
+    pricescale: int
+    spread_ticks: int
+    minmov: int = 1
+    # Decimal places of volume: coins trade in fractions, shares and forex ticks in whole units.
+    volume_precision: int = 0
+    # Overnight jump as a fraction of the daily volatility (equities gap, crypto never closes).
+    gap_ratio: float = 0.0
+
+    @property
+    def volume_scale(self) -> int:
+        """Volumes are simulated as integer counts of 1/volume_scale."""
+        return int(10**self.volume_precision)
+
+    @property
+    def tick_size(self) -> float:
+        return self.minmov / self.pricescale
+
+
+def _stock(symbol: str, name: str, price: float, vol: float, volume: int) -> Instrument:
+    return Instrument(symbol, name, NASDAQ, AssetClass.STOCK, STOCK_HOURS, price, vol, volume, 100, 1, gap_ratio=0.35)
+
+
+def _crypto(symbol: str, name: str, price: float, vol: float, volume: int) -> Instrument:
+    return Instrument(
+        symbol, name, CRYPTO, AssetClass.CRYPTO, CRYPTO_HOURS, price, vol, volume, 100, 2, volume_precision=4
+    )
+
+
+def _forex(symbol: str, name: str, price: float, vol: float, scale: int) -> Instrument:
+    return Instrument(symbol, name, FX, AssetClass.FOREX, FOREX_HOURS, price, vol, 250_000, scale, 2, gap_ratio=0.1)
+
+
+INSTRUMENTS: tuple[Instrument, ...] = (
+    _stock("AAPL", "Apple Inc.", 190.0, 0.016, 55_000_000),
+    _stock("MSFT", "Microsoft Corporation", 410.0, 0.015, 22_000_000),
+    _stock("GOOGL", "Alphabet Inc. Class A", 165.0, 0.018, 25_000_000),
+    _stock("AMZN", "Amazon.com, Inc.", 180.0, 0.020, 40_000_000),
+    _stock("TSLA", "Tesla, Inc.", 240.0, 0.035, 95_000_000),
+    _stock("NVDA", "NVIDIA Corporation", 120.0, 0.030, 300_000_000),
+    _stock("META", "Meta Platforms, Inc.", 500.0, 0.022, 15_000_000),
+    _crypto("BTCUSD", "Bitcoin / US Dollar", 65_000.0, 0.032, 25_000),
+    _crypto("ETHUSD", "Ethereum / US Dollar", 3_200.0, 0.040, 350_000),
+    _forex("EURUSD", "Euro / US Dollar", 1.0850, 0.0050, 100_000),
+    _forex("GBPUSD", "British Pound / US Dollar", 1.2700, 0.0055, 100_000),
+    _forex("USDJPY", "US Dollar / Japanese Yen", 150.00, 0.0060, 1_000),
+)

@@ -1,0 +1,147 @@
+"""One instrument's price path: a daily random walk refined top-down to one-second bars.
+
+Days come from a mean-reverting walk with volatility clustering, generated in order from the
+epoch. Each day is then split into 4-hour bars, those into hours, and so on down to seconds
+(see `subdivide`). A bar at any resolution is a node of that tree, so it is by construction the
+aggregate of the minute bars it covers; and every node is a pure function of (symbol, node start),
+so any process computes the same bars without shared state.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from itertools import pairwise
+
+from app.market.bars import TickBar, merge
+from app.market.instruments import Instrument
+from app.market.resolutions import DAY
+from app.market.rng import Rng, seed_for
+from app.market.subdivide import subdivide
+
+# Node lengths in seconds, each dividing the one before: 1D, 240, 60, 30, 15, 5, 1 minutes, 1 s.
+LEVELS = (DAY, 14_400, 3_600, 1_800, 900, 300, 60, 1)
+_CHILD = dict(pairwise(LEVELS))
+_PARENT = {child: parent for parent, child in _CHILD.items()}
+
+# Daily log-volatility follows an AR(1): persistence and shock size give calm and stormy spells.
+_VOL_PERSISTENCE = 0.97
+_VOL_SHOCK = 0.15
+_VOL_MEAN_CORRECTION = -0.5 * _VOL_SHOCK**2 / (1 - _VOL_PERSISTENCE**2)
+# Pull of the log price back to the instrument's base level, per day (half-life about 230 trading days).
+_MEAN_REVERSION = 0.003
+
+
+class PricePath:
+    """The deterministic bars of one instrument from `epoch` (a UTC midnight) on."""
+
+    def __init__(self, instrument: Instrument, epoch: int, cache_size: int = 4096) -> None:
+        self.instrument = instrument
+        self.epoch = epoch
+        self._days: list[TickBar | None] = []
+        self._last_close: int | None = None
+        self._closed_before = True
+        self._vol_state = 0.0
+        self._children = lru_cache(maxsize=cache_size)(self._split)
+
+    def _tick(self, price: float) -> int:
+        minmov = self.instrument.minmov
+        return max(minmov, round(price / minmov) * minmov)
+
+    def day(self, index: int) -> TickBar | None:
+        """The bar of the `index`-th day after the epoch (None: no trading that day)."""
+        if index < 0:
+            return None
+        while len(self._days) <= index:
+            self._days.append(self._next_day(len(self._days)))
+        return self._days[index]
+
+    def _next_day(self, index: int) -> TickBar | None:
+        inst = self.instrument
+        day_start = self.epoch + index * DAY
+        active = inst.hours.active_seconds(day_start, day_start + DAY)
+        if not active:
+            self._closed_before = True
+            return None
+        rng = Rng(seed_for(inst.symbol, "day", index))
+        self._vol_state = _VOL_PERSISTENCE * self._vol_state + _VOL_SHOCK * rng.gauss()
+        sigma = inst.daily_volatility * math.exp(self._vol_state + _VOL_MEAN_CORRECTION)
+        base = math.log(inst.base_price * inst.pricescale)
+
+        gap = inst.gap_ratio * sigma * rng.gauss() if self._closed_before else 0.0
+        if self._last_close is None:
+            open_ = self._tick(math.exp(base))
+        elif gap:
+            open_ = self._tick(self._last_close * math.exp(gap))
+        else:
+            open_ = self._last_close
+        log_open = math.log(open_)
+        move = -_MEAN_REVERSION * (log_open - base) + sigma * rng.gauss()
+        variance = sigma * sigma
+        up = (move + math.sqrt(move * move - 2 * variance * math.log(rng.uniform()))) / 2
+        down = (move - math.sqrt(move * move - 2 * variance * math.log(rng.uniform()))) / 2
+        close = self._tick(math.exp(log_open + move))
+        high = max(self._tick(math.exp(log_open + up)), open_, close)
+        low = min(self._tick(math.exp(log_open + down)), open_, close)
+        # Busy days are volatile days: volume rises with the size of the move.
+        surprise = abs(move) / sigma
+        volume = inst.daily_volume * inst.volume_scale * (active / DAY) ** 0.5 * (0.6 + 0.4 * surprise)
+        volume *= math.exp(0.25 * rng.gauss())
+
+        self._last_close = close
+        self._closed_before = active < DAY
+        return TickBar(open_, high, low, close, max(1, round(volume)))
+
+    def node(self, length: int, start: int) -> TickBar | None:
+        """The complete bar of the tree node of `length` seconds starting at `start`."""
+        if length == DAY:
+            return self.day((start - self.epoch) // DAY)
+        parent_length = _PARENT[length]
+        parent_start = start - start % parent_length
+        return self._children(parent_length, parent_start)[(start - parent_start) // length]
+
+    def _split(self, length: int, start: int) -> tuple[TickBar | None, ...]:
+        child = _CHILD[length]
+        starts = range(start, start + length, child)
+        parent = self.node(length, start)
+        if parent is None:
+            return (None,) * len(starts)
+        hours = self.instrument.hours
+        active = [hours.active_seconds(s, s + child) for s in starts]
+        trading = [i for i, seconds in enumerate(active) if seconds]
+        activity = [hours.activity(starts[i] % DAY + child / 2) * active[i] for i in trading]
+        pieces = subdivide(
+            parent,
+            [a * hours.activity(starts[i] % DAY + child / 2) for i, a in zip(trading, activity, strict=True)],
+            activity,
+            self.instrument.minmov,
+            Rng(seed_for(self.instrument.symbol, length, start)),
+        )
+        children: list[TickBar | None] = [None] * len(starts)
+        for i, piece in zip(trading, pieces, strict=True):
+            children[i] = piece
+        return tuple(children)
+
+    def partial(self, length: int, start: int, at: float) -> TickBar | None:
+        """The node's bar as it stands at time `at`: only its seconds that have begun count."""
+        if start > at:
+            return None
+        if length == 1 or start + length <= at:
+            return self.node(length, start)
+        child = _CHILD[length]
+        current = int((at - start) // child)
+        children = self._children(length, start)[:current]
+        return merge([c for c in children if c is not None] + self._partial_list(child, start + current * child, at))
+
+    def _partial_list(self, length: int, start: int, at: float) -> list[TickBar]:
+        bar = self.partial(length, start, at)
+        return [] if bar is None else [bar]
+
+    def span(self, start: int, end: int, at: float) -> TickBar | None:
+        """Aggregate of the days in [start, end) as they stand at `at` (weeks and months)."""
+        days = []
+        for day_start in range(start, end, DAY):
+            bar = self.partial(DAY, day_start, at)
+            if bar is not None:
+                days.append(bar)
+        return merge(days)

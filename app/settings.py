@@ -1,0 +1,142 @@
+"""Settings: defaults from config/defaults.toml, overridden by environment variables."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from app.market.resolutions import Resolution, parse_resolution
+
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.toml"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server is configured with; built once at start-up."""
+
+    host: str
+    port: int
+    log_level: str
+    ws_heartbeat_interval: float
+    ws_max_connection_lifespan: float
+    bar_broadcaster_enabled: bool
+    bar_broadcaster_interval: float
+    bar_broadcaster_symbols: tuple[str, ...]
+    bar_broadcaster_resolutions: tuple[Resolution, ...]
+    market_intraday_days: int
+    market_cache_blocks: int
+
+
+def _text(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _float(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("expected a number") from None
+
+
+def _port(raw: str) -> int:
+    port = _int(raw)
+    if not 0 < port < 65536:
+        raise ValueError("must be between 1 and 65535")
+    return port
+
+
+def _positive_int(raw: str) -> int:
+    value = _int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = _float(raw)
+    if not 0 < value < float("inf"):
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _symbols(raw: str) -> tuple[str, ...]:
+    return tuple(s.strip().upper() for s in raw.split(",") if s.strip())
+
+
+def _resolutions(raw: str) -> tuple[Resolution, ...]:
+    parsed = []
+    for name in (s for s in raw.split(",") if s.strip()):
+        resolution = parse_resolution(name)
+        if resolution is None:
+            raise ValueError(f"unknown resolution {name.strip()!r}")
+        parsed.append(resolution)
+    return tuple(parsed)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "host": _text,
+    "port": _port,
+    "log_level": _log_level,
+    "ws_heartbeat_interval": _positive_float,
+    "ws_max_connection_lifespan": _positive_float,
+    "bar_broadcaster_enabled": _bool,
+    "bar_broadcaster_interval": _positive_float,
+    "bar_broadcaster_symbols": _symbols,
+    "bar_broadcaster_resolutions": _resolutions,
+    "market_intraday_days": _positive_int,
+    "market_cache_blocks": _positive_int,
+}
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def load_settings(environ: Mapping[str, str], defaults_file: Path = DEFAULTS_FILE) -> Settings:
+    """Settings from the defaults file with `environ` on top; SettingsError names a bad variable."""
+    with defaults_file.open("rb") as handle:
+        defaults = tomllib.load(handle)
+    values: dict[str, Any] = {}
+    for field in fields(Settings):
+        name = field.name.upper()
+        raw = environ.get(name, _as_text(defaults.get(name, "")))
+        try:
+            values[field.name] = _PARSERS[field.name](raw)
+        except ValueError as error:
+            raise SettingsError(f"{name}={raw!r} is invalid: {error}") from None
+    return Settings(**values)
