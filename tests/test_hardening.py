@@ -1,0 +1,129 @@
+"""Abuse cases: every bad input gets a clear JSON error, and nothing else breaks."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from app.schemas.limits import MAX_BARS
+from tests.conftest import FROZEN_NOW, Client
+
+BARS = "/api/v1/datafeed/bars"
+GOOD = {"symbol": "AAPL", "resolution": "1D", "from_time": "1700000000", "to_time": "1700900000"}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"symbol": None}, "symbol"),
+        ({"resolution": "2H"}, "resolution"),
+        ({"resolution": ""}, "resolution"),
+        ({"from_time": "yesterday"}, "from_time"),
+        ({"from_time": "-1"}, "from_time"),
+        ({"to_time": "1e309"}, "to_time"),
+        ({"to_time": "99999999999999999999999"}, "to_time"),
+        ({"to_time": "NaN"}, "to_time"),
+        ({"count_back": "-3"}, "count_back"),
+        ({"count_back": str(MAX_BARS + 1)}, "count_back"),
+        ({"symbol": "A" * 500}, "symbol"),
+        ({"to_time": "1600000000"}, "to_time"),
+        ({"resolution": "1", "from_time": "0", "to_time": str(FROZEN_NOW)}, "from_time"),
+    ],
+)
+async def test_invalid_bars_queries_are_422_with_the_field_named(
+    client: Client, params: dict[str, str | None], field: str
+) -> None:
+    query = {k: v for k, v in (GOOD | params).items() if v is not None}
+    response = await client.get(BARS, params=query)
+    assert response.status == 422
+    body = await response.json()
+    assert field in body["errors"], body
+    assert field in body["detail"]
+    assert all(isinstance(m, str) for messages in body["errors"].values() for m in messages)
+
+
+async def test_whole_history_of_daily_bars_is_allowed(client: Client) -> None:
+    response = await client.get(BARS, params=GOOD | {"from_time": "0", "to_time": str(FROZEN_NOW)})
+    body = await response.json()
+    assert response.status == 200
+    assert len(body["bars"]) > 3000
+
+
+@pytest.mark.parametrize("symbol", ["%F0%9F%92%A5", "..%2F..%2Fetc%2Fpasswd", "AAPL%00", "%20", "a%22b", "<script>"])
+async def test_odd_symbols_are_404_or_422_never_500(client: Client, symbol: str) -> None:
+    response = await client.get(f"/api/v1/datafeed/resolve/{symbol}")
+    assert response.status in (404, 422)
+    assert (await response.json())["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"symbols": [', "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"symbols": []}', "application/json"),
+        (b'{"symbols": "AAPL"}', "application/json"),
+        (b'{"symbols": [1, null]}', "application/json"),
+        (b'{"symbols": ["AAPL"], "extra": 1}', "application/json"),
+        (b'{"symbols": ["AAPL"]}', "text/plain"),
+        (b"\xff\xfe", "application/json"),
+        (b'{"symbols": [' + b'"AAPL",' * 60 + b'"AAPL"]}', "application/json"),
+    ],
+)
+async def test_bad_quote_bodies_are_422(client: Client, body: bytes, content_type: str) -> None:
+    response = await client.post("/api/v1/datafeed/quotes", data=body, headers={"Content-Type": content_type})
+    assert response.status == 422
+    assert (await response.json())["detail"]
+
+
+async def test_oversized_body_is_a_json_413(client: Client) -> None:
+    response = await client.post(
+        "/api/v1/datafeed/quotes",
+        data=io.BytesIO(b"x" * (2 * 1024 * 1024)),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert (await response.json())["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/udf/history", {"symbol": "AAPL", "resolution": "1", "from": "x", "to": "1"}),
+        ("/api/v1/udf/quotes", {"symbols": ""}),
+        ("/api/v1/udf/quotes", {"symbols": ",".join(["AAPL"] * 51)}),
+        ("/api/v1/udf/search", {"limit": "0"}),
+        ("/api/v1/udf/symbols", {}),
+        ("/api/v1/datafeed/search", {"max_results": "1000"}),
+    ],
+)
+async def test_other_invalid_queries_are_422(client: Client, path: str, params: dict[str, str]) -> None:
+    response = await client.get(path, params=params)
+    assert response.status == 422
+    body = await response.json()
+    assert body["detail"]
+    assert body["errors"]
+    if path.startswith("/api/v1/udf"):
+        assert body["s"] == "error"
+        assert body["errmsg"] == body["detail"]
+
+
+async def test_unknown_query_parameters_are_ignored(client: Client) -> None:
+    response = await client.get(BARS, params=GOOD | {"currencyCode": "USD"})
+    assert response.status == 200
+
+
+async def test_static_files_cannot_escape_their_folder(client: Client) -> None:
+    response = await client.get("/static/..%2F..%2Fpyproject.toml")
+    assert response.status in (403, 404)
+    assert "dependencies" not in await response.text()
+
+
+async def test_the_server_still_answers_after_abuse(client: Client) -> None:
+    for _ in range(3):
+        await client.get(BARS, params={"symbol": "x" * 10_000})
+        await client.post("/api/v1/datafeed/quotes", data=b"{")
+    response = await client.get(BARS, params=GOOD)
+    assert response.status == 200
+    assert (await response.json())["bars"]

@@ -1,0 +1,117 @@
+"""Settings from config/ and the environment, and the command line that uses them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app.market.resolutions import Resolution
+from app.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_come_from_the_config_folder() -> None:
+    settings = load_settings({})
+    assert settings.port == 8000
+    assert settings.host == "0.0.0.0"
+    assert settings.ws_heartbeat_interval == 30.0
+    assert settings.ws_max_connection_lifespan == 3600.0
+    assert settings.bar_broadcaster_enabled is True
+    assert settings.bar_broadcaster_interval == 1.0
+    assert settings.bar_broadcaster_symbols == ()
+    assert settings.bar_broadcaster_resolutions == ()
+
+
+def test_environment_overrides_defaults() -> None:
+    settings = load_settings(
+        {
+            "PORT": "9000",
+            "HOST": "127.0.0.1",
+            "WS_HEARTBEAT_INTERVAL": "2.5",
+            "BAR_BROADCASTER_ENABLED": "false",
+            "BAR_BROADCASTER_SYMBOLS": "aapl, btcusd",
+            "BAR_BROADCASTER_RESOLUTIONS": "1,D",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.host == "127.0.0.1"
+    assert settings.ws_heartbeat_interval == 2.5
+    assert settings.bar_broadcaster_enabled is False
+    assert settings.bar_broadcaster_symbols == ("AAPL", "BTCUSD")
+    assert settings.bar_broadcaster_resolutions == (Resolution.M1, Resolution.DAY)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "abc"),
+        ("PORT", "70000"),
+        ("WS_HEARTBEAT_INTERVAL", "-1"),
+        ("WS_MAX_CONNECTION_LIFESPAN", "0"),
+        ("BAR_BROADCASTER_INTERVAL", "inf"),
+        ("BAR_BROADCASTER_ENABLED", "maybe"),
+        ("BAR_BROADCASTER_RESOLUTIONS", "1,7"),
+        ("LOG_LEVEL", "LOUD"),
+        ("MARKET_INTRADAY_DAYS", "1.5"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{name}="):
+        load_settings({name: value})
+
+
+def test_bad_value_stops_start_up_with_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=os.environ | {"PORT": "abc"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["Configuration error: PORT='abc' is invalid: expected a whole number"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serves_health(args: list[str], env: dict[str, str], port: int) -> bool:
+    """Start `python -m app`, wait (bounded) for /api/v1/health on `port`, then stop it."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, env=os.environ | env, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as response:
+                    return bool(response.status == 200)
+            except OSError:
+                time.sleep(0.1)  # the process is still binding its socket: nothing to await across processes
+        return False
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_port_flag_and_variable_both_work() -> None:
+    flag_port, env_port = free_port(), free_port()
+    assert serves_health(["--host", "127.0.0.1", "--port", str(flag_port)], {}, flag_port)
+    assert serves_health([], {"PORT": str(env_port), "HOST": "127.0.0.1"}, env_port)
+
+
+def test_procfile_runs_the_package() -> None:
+    assert (ROOT / "Procfile").read_text().strip() == "web: python -m app"

@@ -1,0 +1,259 @@
+"""Properties of the market simulation: invariants, determinism, one price path, history depth."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.market.bars import Bar, TickBar, merge
+from app.market.instruments import INSTRUMENTS, AssetClass, Instrument
+from app.market.resolutions import DAY, Resolution
+from app.market.rng import Rng
+from app.market.simulation import HISTORY_EPOCH, SimulatedFeed
+from app.market.subdivide import subdivide
+from tests.conftest import FROZEN_NOW
+
+SYMBOLS = [i.symbol for i in INSTRUMENTS]
+INTRADAY = [r for r in Resolution if r.is_intraday]
+FEED = SimulatedFeed(clock=lambda: FROZEN_NOW)
+# Times at which every resolution has history, stepped far enough back to cover closed periods.
+intraday_times = st.integers(FEED.history_start(Resolution.M1) + DAY, FROZEN_NOW)
+any_times = st.integers(HISTORY_EPOCH + 40 * DAY, FROZEN_NOW)
+
+
+def instrument(symbol: str) -> Instrument:
+    found = FEED.instrument(symbol)
+    assert found is not None
+    return found
+
+
+def as_ticks(bar: Bar, inst: Instrument) -> TickBar:
+    """A bar back in integer ticks, asserting every price sits on the instrument's grid."""
+    ticks = []
+    for price in (bar.open, bar.high, bar.low, bar.close):
+        scaled = price * inst.pricescale
+        assert math.isclose(scaled, round(scaled), abs_tol=1e-6), (price, inst.symbol)
+        assert round(scaled) % inst.minmov == 0
+        ticks.append(round(scaled))
+    volume = round(bar.volume * inst.volume_scale)
+    assert math.isclose(volume, bar.volume * inst.volume_scale, abs_tol=1e-6)
+    return TickBar(ticks[0], ticks[1], ticks[2], ticks[3], volume)
+
+
+def bars_between(symbol: str, resolution: Resolution, start: int, end: int, feed: SimulatedFeed = FEED) -> list[Bar]:
+    return feed.history(symbol, resolution, start, end, 0).bars
+
+
+def merged(bars: list[Bar], inst: Instrument) -> TickBar | None:
+    return merge(as_ticks(b, inst) for b in bars)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(symbol=st.sampled_from(SYMBOLS), resolution=st.sampled_from(list(Resolution)), at=any_times)
+def test_bars_keep_ohlc_invariants_on_the_tick_grid(symbol: str, resolution: Resolution, at: int) -> None:
+    inst = instrument(symbol)
+    history = FEED.history(symbol, resolution, at, at + 1, 40)
+    for bar in history.bars:
+        ticks = as_ticks(bar, inst)
+        assert ticks.low <= min(ticks.open, ticks.close) <= max(ticks.open, ticks.close) <= ticks.high
+        assert ticks.low > 0
+        assert ticks.volume >= 0
+        start = bar.time // 1000
+        assert resolution.period_start(start) == start, "bars are stamped at the start of their period"
+    times = [b.time for b in history.bars]
+    assert times == sorted(set(times))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    symbol=st.sampled_from(SYMBOLS),
+    resolution=st.sampled_from([r for r in Resolution if r is not Resolution.M1]),
+    at=intraday_times,
+)
+def test_every_resolution_is_the_aggregate_of_its_minutes(symbol: str, resolution: Resolution, at: int) -> None:
+    inst = instrument(symbol)
+    start = resolution.period_start(at - resolution.seconds)  # a closed period
+    end = resolution.next_start(start)
+    if start < FEED.history_start(Resolution.M1):
+        return
+    bars = bars_between(symbol, resolution, start, start + 1)
+    minutes = bars_between(symbol, Resolution.M1, start, end)
+    assert [as_ticks(bar, inst) for bar in bars] == ([merged(minutes, inst)] if minutes else [])
+
+
+@settings(max_examples=40, deadline=None)
+@given(symbol=st.sampled_from(SYMBOLS), resolution=st.sampled_from([Resolution.WEEK, Resolution.MONTH]), at=any_times)
+def test_weeks_and_months_are_the_aggregate_of_their_days(symbol: str, resolution: Resolution, at: int) -> None:
+    inst = instrument(symbol)
+    start = resolution.period_start(at)
+    end = resolution.next_start(start)
+    [bar] = bars_between(symbol, resolution, start, start + 1)
+    days = bars_between(symbol, Resolution.DAY, start, end)
+    assert as_ticks(bar, inst) == merged(days, inst)
+
+
+def test_weekly_and_monthly_bars_start_on_monday_and_the_first() -> None:
+    weeks = FEED.history("AAPL", Resolution.WEEK, FROZEN_NOW - 200 * DAY, FROZEN_NOW, 0).bars
+    months = FEED.history("AAPL", Resolution.MONTH, FROZEN_NOW - 800 * DAY, FROZEN_NOW, 0).bars
+    assert weeks
+    assert months
+    for bar in weeks:
+        moment = datetime.fromtimestamp(bar.time / 1000, UTC)
+        assert (moment.weekday(), moment.hour, moment.minute) == (0, 0, 0)
+    for bar in months:
+        moment = datetime.fromtimestamp(bar.time / 1000, UTC)
+        assert (moment.day, moment.hour, moment.minute) == (1, 0, 0)
+
+
+def test_independent_feeds_agree_whatever_order_they_are_asked_in() -> None:
+    recent_first = SimulatedFeed(clock=lambda: FROZEN_NOW)
+    oldest_first = SimulatedFeed(clock=lambda: FROZEN_NOW)
+    oldest_first.history("ETHUSD", Resolution.DAY, HISTORY_EPOCH, HISTORY_EPOCH + 30 * DAY, 0)
+    for resolution in Resolution:
+        a = recent_first.history("ETHUSD", resolution, FROZEN_NOW - 3 * DAY, FROZEN_NOW, 50).bars
+        b = oldest_first.history("ETHUSD", resolution, FROZEN_NOW - 3 * DAY, FROZEN_NOW, 50).bars
+        assert a == b
+        assert len(a) >= 50
+
+
+def test_bars_are_the_same_in_another_process() -> None:
+    script = (
+        "import json;from app.market.simulation import SimulatedFeed;from app.market.resolutions import Resolution;"
+        f"f=SimulatedFeed(clock=lambda:{FROZEN_NOW});"
+        f"print(json.dumps([[b.time,b.open,b.high,b.low,b.close,b.volume] for r in Resolution "
+        f"for b in f.history('TSLA',r,{FROZEN_NOW - 2 * DAY},{FROZEN_NOW},5).bars]))"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    here = [
+        [b.time, b.open, b.high, b.low, b.close, b.volume]
+        for r in Resolution
+        for b in FEED.history("TSLA", r, FROZEN_NOW - 2 * DAY, FROZEN_NOW, 5).bars
+    ]
+    assert json.loads(output) == here
+
+
+def test_the_forming_bar_grows_into_the_closed_bar() -> None:
+    """The bar as it stands just before its period ends equals the closed bar served afterwards."""
+    start = Resolution.M5.period_start(FROZEN_NOW)
+    clock = [float(start + 10)]
+    feed = SimulatedFeed(clock=lambda: clock[0])
+    early = feed.live_bar("BTCUSD", Resolution.M5)
+    clock[0] = start + 300 - 0.5
+    last_update = feed.live_bar("BTCUSD", Resolution.M5)
+    clock[0] = start + 900
+    [closed] = feed.history("BTCUSD", Resolution.M5, start, start + 1, 0).bars
+    assert early is not None
+    assert last_update is not None
+    assert last_update == closed
+    assert early.time == closed.time
+    assert early.open == closed.open
+    assert closed.low <= early.low
+    assert early.high <= closed.high
+    assert early.volume <= closed.volume
+
+
+def test_history_up_to_now_ends_with_the_forming_bar() -> None:
+    for resolution in Resolution:
+        bars = FEED.history("BTCUSD", resolution, resolution.period_start(FROZEN_NOW), FROZEN_NOW + DAY, 0).bars
+        assert bars[-1].time == resolution.period_start(FROZEN_NOW) * 1000
+        assert bars[-1] == FEED.live_bar("BTCUSD", resolution)
+
+
+def test_history_depth_and_no_data_before_it() -> None:
+    ten_years = FROZEN_NOW - 10 * 365 * DAY
+    for resolution in (Resolution.DAY, Resolution.WEEK, Resolution.MONTH):
+        first = FEED.history("BTCUSD", resolution, 0, HISTORY_EPOCH + 40 * DAY, 0).bars[0]
+        assert first.time // 1000 <= ten_years
+        assert FEED.history("BTCUSD", resolution, 0, HISTORY_EPOCH, 10).no_data
+    for resolution in INTRADAY:
+        start = FEED.history_start(resolution)
+        assert start <= FROZEN_NOW - 30 * DAY
+        earliest = FEED.history("BTCUSD", resolution, start, start + DAY, 0).bars[0]
+        assert earliest.time // 1000 == start
+        before = FEED.history("BTCUSD", resolution, start - 10 * DAY, start, 100)
+        assert before.no_data
+        assert before.bars == []
+
+
+@pytest.mark.parametrize(("resolution", "page"), [(Resolution.DAY, 1000), (Resolution.H1, 400), (Resolution.WEEK, 200)])
+def test_paging_back_with_count_back_ends_in_no_data(resolution: Resolution, page: int) -> None:
+    seen: list[Bar] = []
+    end = FROZEN_NOW + 1
+    for _ in range(100):
+        history = FEED.history("EURUSD", resolution, end, end, page)
+        if history.no_data:
+            break
+        assert len(history.bars) <= page
+        assert all(b.time // 1000 < end for b in history.bars)
+        seen = history.bars + seen
+        end = history.bars[0].time // 1000
+    else:
+        pytest.fail("paging never reached no_data")
+    times = [b.time for b in seen]
+    assert times == sorted(set(times))
+    assert times[0] // 1000 >= FEED.history_start(resolution)
+    assert seen == FEED.history("EURUSD", resolution, 0, FROZEN_NOW + 1, 0).bars
+
+
+def test_trading_hours_differ_by_asset_class() -> None:
+    saturday = FROZEN_NOW - FROZEN_NOW % DAY + 3 * DAY  # FROZEN_NOW is a Wednesday
+    week_ago = saturday - 7 * DAY
+    for inst in INSTRUMENTS:
+        weekend = bars_between(inst.symbol, Resolution.H1, week_ago, week_ago + 2 * DAY)
+        if inst.asset_class is AssetClass.CRYPTO:
+            assert len(weekend) == 48
+        else:
+            assert weekend == []
+    wednesday = FROZEN_NOW - FROZEN_NOW % DAY - 7 * DAY
+    stock_hours = {
+        b.time // 1000 % DAY // 3600 for b in bars_between("AAPL", Resolution.H1, wednesday, wednesday + DAY)
+    }
+    assert stock_hours == {14, 15, 16, 17, 18, 19, 20}
+    assert len(bars_between("EURUSD", Resolution.H1, wednesday, wednesday + DAY)) == 24
+
+
+def test_asset_classes_have_their_own_volatility() -> None:
+    def realised(symbol: str) -> float:
+        days = bars_between(symbol, Resolution.DAY, FROZEN_NOW - 720 * DAY, FROZEN_NOW - DAY)
+        returns = [math.log(b.close / a.close) for a, b in itertools.pairwise(days)]
+        return math.sqrt(sum(r * r for r in returns) / len(returns))
+
+    forex = max(realised(s) for s in ("EURUSD", "GBPUSD", "USDJPY"))
+    stocks = [realised(s) for s in ("AAPL", "MSFT", "GOOGL")]
+    crypto = min(realised(s) for s in ("BTCUSD", "ETHUSD"))
+    assert forex < min(stocks)
+    assert max(stocks) < crypto
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prices=st.lists(st.integers(1, 10_000_000), min_size=4, max_size=4),
+    volume=st.integers(0, 10**12),
+    variances=st.lists(st.floats(0.01, 10), min_size=1, max_size=60),
+    seed=st.integers(0, 2**64 - 1),
+    minmov=st.sampled_from([1, 5]),
+)
+def test_subdivided_bars_aggregate_exactly_to_their_parent(
+    prices: list[int], volume: int, variances: list[float], seed: int, minmov: int
+) -> None:
+    o, c = (p * minmov for p in prices[:2])
+    h = max(prices) * minmov
+    low = min(prices) * minmov
+    parent = TickBar(o, h, low, c, volume)
+    children = subdivide(parent, variances, variances, minmov, Rng(seed))
+    assert len(children) == len(variances)
+    assert merge(children) == parent
+    for child in children:
+        assert child.low <= min(child.open, child.close)
+        assert max(child.open, child.close) <= child.high
+        assert all(p % minmov == 0 for p in child[:4])
+    for before, after in itertools.pairwise(children):
+        assert before.close == after.open
