@@ -89,7 +89,9 @@ async def bars(request: web.Request) -> web.Response:
     history = fetch_history(
         request.app[FEED], q["symbol"], q["resolution"], q["from_time"], q["to_time"], q["count_back"]
     )
-    return json_response({"bars": history.bars, "no_data": history.no_data})
+    body = b'{"bars":[' + b",".join(bar.json for bar in history.bars) + b'],"no_data":'
+    body += b"true}" if history.no_data else b"false}"
+    return web.Response(body=body, content_type="application/json")
 
 
 @routes.post(f"{PREFIX}/quotes")

@@ -1,4 +1,4 @@
-"""JSON responses, encoded with orjson (dataclasses such as `Bar` serialise natively)."""
+"""JSON responses, encoded with orjson."""
 
 from __future__ import annotations
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
+
+import orjson
 
 
 class TickBar(NamedTuple):
@@ -36,7 +38,12 @@ def merge(bars: Iterable[TickBar]) -> TickBar | None:
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One OHLCV bar as clients see it; `time` is the period start in UTC milliseconds."""
+    """One OHLCV bar as clients see it; `time` is the period start in UTC milliseconds.
+
+    `json` is the bar's wire form, `{"time", "open", "high", "low", "close", "volume"}`, shared by
+    the REST datafeed and the WebSocket. It is encoded once when the bar is made: closed bars are
+    cached and served many times, and encoding floats is most of the cost of a history answer.
+    """
 
     time: int
     open: float
@@ -44,6 +51,18 @@ class Bar:
     low: float
     close: float
     volume: float
+    json: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        wire = {
+            "time": self.time,
+            "open": self.open,
+            "high": self.high,
+            "low": self.low,
+            "close": self.close,
+            "volume": self.volume,
+        }
+        object.__setattr__(self, "json", orjson.dumps(wire))
 
 
 @dataclass(frozen=True, slots=True)

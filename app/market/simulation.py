@@ -49,6 +49,9 @@ class SimulatedFeed:
         self._intraday_days = intraday_days
         self._blocks: OrderedDict[tuple[str, Resolution, int], _Block] = OrderedDict()
         self._cache_blocks = cache_blocks
+        # Forming bars of the current second: a burst of requests computes each one once.
+        self._forming_second = -1
+        self._forming_cache: dict[tuple[str, Resolution], Bar | None] = {}
 
     @property
     def instruments(self) -> Sequence[Instrument]:
@@ -179,6 +182,17 @@ class SimulatedFeed:
         return self._bar(path, start, tick_bar)
 
     def _forming(self, path: PricePath, resolution: Resolution, index: int, now: float) -> Bar | None:
+        # A forming bar includes every second that has begun, so it changes only when the second does.
+        second = int(now // 1)
+        if second != self._forming_second:
+            self._forming_second = second
+            self._forming_cache.clear()
+        key = (path.instrument.symbol, resolution)
+        if key not in self._forming_cache:
+            self._forming_cache[key] = self._compute_forming(path, resolution, index, now)
+        return self._forming_cache[key]
+
+    def _compute_forming(self, path: PricePath, resolution: Resolution, index: int, now: float) -> Bar | None:
         start = slot_start(resolution, index)
         if resolution.is_intraday or resolution is Resolution.DAY:
             tick_bar = path.partial(resolution.seconds, start, now)
