@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -78,12 +79,28 @@ def path_input(schema: type[Schema]) -> Callable[[F], F]:
 
 
 def json_input(schema: type[Schema]) -> Callable[[F], F]:
-    """Validate and document a JSON body; the result is `request["json"]`."""
-    return cast(Callable[[F], F], json_schema(schema))
+    """Validate and document a required JSON body; the result is `request["json"]`."""
+    return cast(Callable[[F], F], json_schema(schema, required=True))
+
+
+def _restore_annotations(app: web.Application) -> None:
+    """Give every handler its documentation as decorated, whatever an earlier app consumed.
+
+    aiohttp-apispec pops the request schemas out of a handler's `__apispec__` while building a
+    document, so the second app built in one process (every test after the first) would document
+    no parameters. A pristine copy is kept on first sight and handed out afresh each time.
+    """
+    for route in app.router.routes():
+        handler: Any = route.handler
+        if hasattr(handler, "__apispec__"):
+            if not hasattr(handler, "__apispec_pristine__"):
+                handler.__apispec_pristine__ = copy.deepcopy(handler.__apispec__)
+            handler.__apispec__ = copy.deepcopy(handler.__apispec_pristine__)
 
 
 def setup_openapi(app: web.Application) -> None:
     """Serve the document built from every documented route, and Swagger UI (bundled, offline)."""
+    _restore_annotations(app)
     setup_aiohttp_apispec(
         app,
         title=API_TITLE,

@@ -58,7 +58,9 @@ class SimulatedFeed:
         return self._instruments
 
     def instrument(self, symbol: str) -> Instrument | None:
-        return self._by_symbol.get(symbol.upper())
+        exchange, _, ticker = symbol.upper().rpartition(":")
+        found = self._by_symbol.get(ticker)
+        return found if found is not None and exchange in ("", found.exchange.value) else None
 
     def now(self) -> float:
         return self._clock()

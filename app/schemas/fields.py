@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,16 +14,42 @@ from app.schemas.limits import MAX_SYMBOL_LENGTH, MAX_TIMESTAMP
 RESOLUTION_NAMES = [r.value for r in Resolution] + list(ALIASES)
 
 
+# A ticker, optionally prefixed by its exchange (NASDAQ:AAPL), as TradingView may send it.
+SYMBOL_PATTERN = rf"[A-Za-z0-9][A-Za-z0-9._:/!-]{{0,{MAX_SYMBOL_LENGTH - 1}}}"
+
+
 class SymbolField(fields.String):
     """A ticker in any case, loaded as its canonical upper-case form."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("validate", validate.Length(min=1, max=MAX_SYMBOL_LENGTH))
-        metadata = {"description": "Ticker, case-insensitive (e.g. AAPL, btcusd)", "example": "AAPL"}
+        kwargs.setdefault("validate", validate.Regexp(f"^{SYMBOL_PATTERN}$", error="Not a valid symbol."))
+        metadata = {"description": f"Ticker, case-insensitive (e.g. AAPL, btcusd), 1 to {MAX_SYMBOL_LENGTH} characters"}
         super().__init__(metadata=metadata | kwargs.pop("metadata", {}), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        return super()._deserialize(value, attr, data, **kwargs).upper()
+
+
+class SymbolListField(fields.String):
+    """Comma-separated tickers (UDF's `symbols=A,B`), loaded as canonical upper-case strings."""
+
+    def __init__(self, max_symbols: int, **kwargs: Any) -> None:
+        self.max_symbols = max_symbols
+        # Validators run on the loaded list, so the pattern is checked here and only documented there.
+        self.pattern = re.compile(f"{SYMBOL_PATTERN}(,{SYMBOL_PATTERN}){{0,{max_symbols - 1}}}")
+        metadata = {
+            "description": f"Comma-separated tickers, case-insensitive, 1 to {max_symbols}",
+            "pattern": f"^{self.pattern.pattern}$",
+        }
+        super().__init__(metadata=metadata | kwargs.pop("metadata", {}), **kwargs)
+
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> list[str]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not self.pattern.fullmatch(text):
+            raise ValidationError(f"Give 1 to {self.max_symbols} comma-separated symbols.")
+        return text.upper().split(",")
 
 
 class ResolutionField(fields.String):

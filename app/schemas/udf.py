@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
-from webargs.fields import DelimitedList
 
 from app.schemas.datafeed import DatafeedConfigSchema, QuerySchema, QuoteSchema
-from app.schemas.fields import ResolutionField, SymbolField, timestamp
+from app.schemas.fields import ResolutionField, SymbolField, SymbolListField, timestamp
 from app.schemas.limits import MAX_BARS, MAX_QUERY_LENGTH, MAX_QUOTE_SYMBOLS, MAX_SEARCH_RESULTS
 
 
@@ -59,12 +58,7 @@ class UdfHistorySchema(Schema):
 
 
 class UdfQuotesQuerySchema(QuerySchema):
-    symbols = DelimitedList(
-        SymbolField(),
-        required=True,
-        validate=validate.Length(min=1, max=MAX_QUOTE_SYMBOLS),
-        metadata={"description": f"Comma-separated, 1 to {MAX_QUOTE_SYMBOLS} symbols"},
-    )
+    symbols = SymbolListField(MAX_QUOTE_SYMBOLS, required=True)
 
 
 class UdfQuotesSchema(Schema):
