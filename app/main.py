@@ -15,6 +15,7 @@ from app.market.feed import MarketFeed
 from app.market.simulation import SimulatedFeed
 from app.settings import Settings
 from app.web.page import setup_web
+from app.ws.setup import setup_ws
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
     app.on_response_prepare.append(meta.add_version_header)
     for module in (meta, datafeed, udf):
         app.router.add_routes(module.routes)
+    setup_ws(app)
     setup_web(app)
     setup_openapi(app)
     return app

@@ -27,6 +27,11 @@ class Settings:
     log_level: str
     ws_heartbeat_interval: float
     ws_max_connection_lifespan: float
+    ws_ping_interval: float
+    ws_max_message_size: int
+    ws_max_subscriptions: int
+    ws_send_buffer_limit: int
+    ws_slow_client_timeout: float
     bar_broadcaster_enabled: bool
     bar_broadcaster_interval: float
     bar_broadcaster_symbols: tuple[str, ...]
@@ -112,6 +117,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "log_level": _log_level,
     "ws_heartbeat_interval": _positive_float,
     "ws_max_connection_lifespan": _positive_float,
+    "ws_ping_interval": _positive_float,
+    "ws_max_message_size": _positive_int,
+    "ws_max_subscriptions": _positive_int,
+    "ws_send_buffer_limit": _positive_int,
+    "ws_slow_client_timeout": _positive_float,
     "bar_broadcaster_enabled": _bool,
     "bar_broadcaster_interval": _positive_float,
     "bar_broadcaster_symbols": _symbols,

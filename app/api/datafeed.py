@@ -9,7 +9,7 @@ from app.api.errors import unknown_symbol
 from app.api.history import fetch_history
 from app.api.openapi import json_input, operation, path_input, query_input
 from app.api.responses import json_response
-from app.keys import FEED, SETTINGS
+from app.keys import CLOCK, FEED, HUB
 from app.schemas.datafeed import (
     BarsQuerySchema,
     BarsSchema,
@@ -116,17 +116,21 @@ async def quotes(request: web.Request) -> web.Response:
     response=DatafeedHealthSchema,
 )
 async def health(request: web.Request) -> web.Response:
-    feed = request.app[FEED]
-    settings = request.app[SETTINGS]
+    feed, hub, clock = request.app[FEED], request.app[HUB], request.app[CLOCK]
     body = {
         "status": "ok",
         "simulated": feed.simulated,
         "symbols_loaded": len(feed.instruments),
-        "subscribers": 0,
+        "subscribers": hub.subscriber_count,
+        "connections": len(hub.connections),
+        "topics": len(hub.topics),
         "broadcaster": {
-            "enabled": settings.bar_broadcaster_enabled,
-            "running": False,
-            "interval": settings.bar_broadcaster_interval,
+            "enabled": clock.enabled,
+            "running": clock.running,
+            "interval": clock.interval,
+            "ticks": clock.ticks,
+            "delivered": hub.delivered,
+            "dropped": hub.dropped,
         },
     }
     return json_response(body)

@@ -153,12 +153,17 @@ class QuoteSchema(Schema):
 class BroadcasterStateSchema(Schema):
     enabled = fields.Boolean(required=True)
     running = fields.Boolean(required=True)
-    interval = fields.Float(required=True)
+    interval = fields.Float(required=True, metadata={"description": "Seconds between market ticks"})
+    ticks = fields.Integer(required=True)
+    delivered = fields.Integer(required=True, metadata={"description": "Updates written to clients"})
+    dropped = fields.Integer(required=True, metadata={"description": "Updates skipped for clients not reading"})
 
 
 class DatafeedHealthSchema(Schema):
     status = fields.String(required=True)
     simulated = fields.Boolean(required=True)
     symbols_loaded = fields.Integer(required=True)
-    subscribers = fields.Integer(required=True)
+    subscribers = fields.Integer(required=True, metadata={"description": "WebSocket clients with a subscription"})
+    connections = fields.Integer(required=True)
+    topics = fields.Integer(required=True, metadata={"description": "Topics with subscribers"})
     broadcaster = fields.Nested(BroadcasterStateSchema, required=True)

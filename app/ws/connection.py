@@ -1,0 +1,58 @@
+"""One client's state: its socket, its topics, its clocks and how far behind it is."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+from aiohttp import web
+
+from app.ws.protocol import Topic
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+
+class Connection:
+    """A subscribed WebSocket client, written to without awaiting so one client never delays another."""
+
+    __slots__ = (
+        "behind_since",
+        "dropped",
+        "evicted",
+        "id",
+        "last_message_at",
+        "opened_at",
+        "topics",
+        "transport",
+        "ws",
+    )
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, now: float) -> None:
+        self.id = next(_ids)
+        self.ws = ws
+        self.transport = transport
+        self.topics: set[Topic] = set()
+        self.opened_at = now
+        self.last_message_at = now
+        self.dropped = 0
+        # Monotonic time since which the client's send buffer has been over the limit, if it is.
+        self.behind_since: float | None = None
+        self.evicted = False
+
+    def deliver(self, frame: bytes, buffer_limit: int, now: float) -> bool:
+        """Write a pre-built frame unless the client is too far behind; False when dropped."""
+        transport = self.transport
+        if transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > buffer_limit:
+            # A bar update supersedes the last one, so a slow client loses only stale states.
+            self.dropped += 1
+            if self.behind_since is None:
+                self.behind_since = now
+                log.info("ws#%d is not reading; dropping its updates", self.id)
+            return False
+        self.behind_since = None
+        transport.write(frame)
+        return True

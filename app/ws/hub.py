@@ -1,0 +1,100 @@
+"""Topics and their subscribers; fan-out of one encoded frame to all of them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from app.ws.connection import Connection
+from app.ws.protocol import TOO_SLOW, Close, Topic
+
+log = logging.getLogger(__name__)
+# How long a close handshake may take before the socket is simply dropped.
+CLOSE_TIMEOUT = 2.0
+
+
+class Hub:
+    """Every open connection and which topics each one follows."""
+
+    def __init__(self, send_buffer_limit: int, slow_client_timeout: float) -> None:
+        self.connections: set[Connection] = set()
+        self._subscribers: dict[Topic, dict[Connection, None]] = {}
+        self._send_buffer_limit = send_buffer_limit
+        self._slow_client_timeout = slow_client_timeout
+        self.delivered = 0
+        self.dropped = 0
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def topics(self) -> list[Topic]:
+        """Topics with at least one subscriber."""
+        return list(self._subscribers)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Connections following at least one topic."""
+        return sum(1 for c in self.connections if c.topics)
+
+    def add(self, connection: Connection) -> None:
+        self.connections.add(connection)
+
+    def remove(self, connection: Connection) -> None:
+        """Forget a connection and all its subscriptions."""
+        for topic in list(connection.topics):
+            self.unsubscribe(connection, topic)
+        self.connections.discard(connection)
+
+    def subscribe(self, connection: Connection, topic: Topic) -> None:
+        connection.topics.add(topic)
+        self._subscribers.setdefault(topic, {})[connection] = None
+
+    def unsubscribe(self, connection: Connection, topic: Topic) -> None:
+        connection.topics.discard(topic)
+        subscribers = self._subscribers.get(topic)
+        if subscribers is not None:
+            subscribers.pop(connection, None)
+            if not subscribers:
+                del self._subscribers[topic]
+
+    def publish(self, topic: Topic, frame: bytes, now: float) -> None:
+        """Write `frame` to every subscriber of `topic`; a failing or slow one affects nobody else."""
+        limit = self._send_buffer_limit
+        delivered = 0
+        for connection in self._subscribers.get(topic, ()):
+            if connection.deliver(frame, limit, now):
+                delivered += 1
+        self.delivered += delivered
+        self.dropped += len(self._subscribers.get(topic, ())) - delivered
+
+    def deliver(self, connection: Connection, frame: bytes, now: float) -> None:
+        """Write `frame` to one connection, under the same buffer rule as a broadcast."""
+        connection.deliver(frame, self._send_buffer_limit, now)
+
+    def laggards(self, now: float) -> list[Connection]:
+        """Connections that have been too far behind for longer than the timeout."""
+        deadline = now - self._slow_client_timeout
+        return [
+            c for c in self.connections if c.behind_since is not None and c.behind_since < deadline and not c.evicted
+        ]
+
+    async def close(self, connections: Iterable[Connection], close: Close) -> None:
+        """Close connections concurrently; a peer that does not answer in time is cut off."""
+        await asyncio.gather(*(_close_one(c, close) for c in list(connections)))
+
+    def evict_laggards(self, now: float) -> None:
+        """Start closing every laggard in the background, so the caller (the clock) never waits."""
+        for connection in self.laggards(now):
+            log.warning("ws#%d evicted: %d updates unread", connection.id, connection.dropped)
+            connection.evicted = True
+            task = asyncio.create_task(_close_one(connection, TOO_SLOW))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+
+async def _close_one(connection: Connection, close: Close) -> None:
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await connection.ws.close(code=close.code, message=close.reason.encode())
+    except TimeoutError:
+        connection.transport.abort()

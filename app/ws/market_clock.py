@@ -1,0 +1,93 @@
+"""The market clock: every tick, the forming bar of each watched topic goes to its subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+
+from app.market.feed import MarketFeed
+from app.market.resolutions import Resolution
+from app.ws.hub import Hub
+from app.ws.protocol import Topic, update_frame
+
+log = logging.getLogger(__name__)
+
+
+class MarketClock:
+    """Publishes live bars from a `MarketFeed`; does no work for topics nobody watches."""
+
+    def __init__(
+        self,
+        feed: MarketFeed,
+        hub: Hub,
+        interval: float,
+        *,
+        enabled: bool = True,
+        symbols: Collection[str] = (),
+        resolutions: Collection[Resolution] = (),
+    ) -> None:
+        self._feed = feed
+        self._hub = hub
+        self.interval = interval
+        self.enabled = enabled
+        self._symbols = frozenset(symbols)
+        self._resolutions = frozenset(resolutions)
+        # Per topic, the start (ms) of the last bar sent: a later bar means that one has closed.
+        self._last_sent: dict[Topic, int] = {}
+        self.running = False
+        self.ticks = 0
+
+    def broadcasts(self, topic: Topic) -> bool:
+        """Whether this clock streams `topic` (BAR_BROADCASTER_SYMBOLS/RESOLUTIONS; empty means all)."""
+        return (
+            self.enabled
+            and (not self._symbols or topic.symbol in self._symbols)
+            and (not self._resolutions or topic.resolution in self._resolutions)
+        )
+
+    def current_frame(self, topic: Topic) -> bytes | None:
+        """The topic's forming bar as an update frame (a new subscriber's first update)."""
+        bar = self._feed.live_bar(topic.symbol, topic.resolution)
+        return None if bar is None else update_frame(topic, bar.json)
+
+    def tick(self, now: float) -> None:
+        """Publish the forming bar of every watched topic, after the final state of a bar just closed."""
+        self.ticks += 1
+        watched = self._hub.topics
+        for topic in watched:
+            bar = self._feed.live_bar(topic.symbol, topic.resolution)
+            last = self._last_sent.get(topic)
+            if last is not None and (bar is None or bar.time > last):
+                self._publish_closed(topic, last, now)
+            if bar is not None:
+                self._hub.publish(topic, update_frame(topic, bar.json), now)
+                self._last_sent[topic] = bar.time
+        for topic in self._last_sent.keys() - set(watched):
+            del self._last_sent[topic]
+
+    def _publish_closed(self, topic: Topic, start_ms: int, now: float) -> None:
+        # The bar's complete values, exactly as history will serve them from now on.
+        start = start_ms // 1000
+        closed = self._feed.history(topic.symbol, topic.resolution, start, start + 1, 0).bars
+        if closed and closed[-1].time == start_ms:
+            self._hub.publish(topic, update_frame(topic, closed[-1].json), now)
+        del self._last_sent[topic]
+
+    async def run(self) -> None:
+        """Tick every `interval` seconds on the loop's clock, without drifting, until cancelled."""
+        loop = asyncio.get_running_loop()
+        self.running = True
+        next_tick = loop.time()
+        try:
+            while True:
+                now = loop.time()
+                try:
+                    self.tick(now)
+                    self._hub.evict_laggards(now)
+                except Exception:
+                    log.exception("Market clock tick failed")
+                next_tick = max(next_tick + self.interval, loop.time())
+                await asyncio.sleep(next_tick - loop.time())
+        finally:
+            self.running = False

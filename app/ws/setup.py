@@ -1,0 +1,50 @@
+"""Wiring of the WebSocket feed: its route, its hub, the market clock and their lifetimes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from app.keys import CLOCK, FEED, HUB, SETTINGS
+from app.ws.handler import websocket
+from app.ws.hub import Hub
+from app.ws.market_clock import MarketClock
+from app.ws.protocol import SHUTTING_DOWN
+
+WS_PATH = "/api/v1/ws"
+
+
+async def _run_clock(app: web.Application) -> AsyncIterator[None]:
+    clock = app[CLOCK]
+    task = asyncio.create_task(clock.run()) if clock.enabled else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown every client is told 1001 (going away) before the process exits."""
+    hub = app[HUB]
+    await hub.close(hub.connections, SHUTTING_DOWN)
+
+
+def setup_ws(app: web.Application) -> None:
+    """The WebSocket route, its hub and clock; the clock runs while the app does."""
+    settings = app[SETTINGS]
+    hub = app[HUB] = Hub(settings.ws_send_buffer_limit, settings.ws_slow_client_timeout)
+    app[CLOCK] = MarketClock(
+        app[FEED],
+        hub,
+        settings.bar_broadcaster_interval,
+        enabled=settings.bar_broadcaster_enabled,
+        symbols=settings.bar_broadcaster_symbols,
+        resolutions=settings.bar_broadcaster_resolutions,
+    )
+    app.router.add_get(WS_PATH, websocket)
+    app.cleanup_ctx.append(_run_clock)
+    app.on_shutdown.append(_close_sockets)
