@@ -3,16 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# npm writes this file on every install, so it marks node_modules as matching the lockfile.
+NODE_INSTALLED := node_modules/.package-lock.json
 
 .PHONY: install run test lint format bench clean
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(NODE_INSTALLED)
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@
+
+## Browser libraries (Swagger UI, the AsyncAPI viewer) from package-lock.json.
+$(NODE_INSTALLED): package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	npm ci --no-audit --no-fund
 
 ## Serve on http://127.0.0.1:8000 (PORT and the other settings in config/ apply).
 run: install
@@ -37,4 +44,4 @@ bench: install
 	$(BIN)/python bench/rest.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info bench/results
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info bench/results

@@ -24,7 +24,8 @@ def main() -> None:
     except SettingsError as error:
         sys.exit(f"Configuration error: {error}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+    # A bounded grace period: sockets are closed with 1001 at once, plain requests get a few seconds.
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, shutdown_timeout=5)
 
 
 if __name__ == "__main__":

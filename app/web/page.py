@@ -11,6 +11,7 @@ from aiohttp import web
 from app.api.meta import API_INDEX
 from app.api.responses import json_response
 from app.keys import FEED
+from app.web.vendor import setup_vendor
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
@@ -33,3 +34,4 @@ def setup_web(app: web.Application) -> None:
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.router.add_routes(routes)
     app.router.add_static("/static", STATIC, name="static")
+    setup_vendor(app)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from app.keys import CLOCK, FEED, HUB, SETTINGS
+from app.ws import docs
 from app.ws.handler import websocket
 from app.ws.hub import Hub
 from app.ws.market_clock import MarketClock
@@ -46,5 +47,6 @@ def setup_ws(app: web.Application) -> None:
         resolutions=settings.bar_broadcaster_resolutions,
     )
     app.router.add_get(WS_PATH, websocket)
+    app.router.add_routes(docs.routes)
     app.cleanup_ctx.append(_run_clock)
     app.on_shutdown.append(_close_sockets)

@@ -1,0 +1,9 @@
+// Renders the AsyncAPI document named by the container's data-spec-url with the bundled viewer.
+"use strict";
+(function () {
+  const container = document.getElementById("asyncapi");
+  AsyncApiStandalone.render(
+    { schema: { url: container.dataset.specUrl }, config: { show: { sidebar: true } } },
+    container,
+  );
+})();

@@ -1,0 +1,91 @@
+"""The AsyncAPI document: valid AsyncAPI 2.6, generated from the schemas the socket validates with."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from app.schemas.ws import BarsSubscriptionSchema, SubscriptionResponseSchema
+from app.ws import protocol
+from tests.conftest import Client
+
+SPECS = Path(__file__).resolve().parent.parent / "node_modules" / "@asyncapi" / "specs" / "schemas"
+
+
+@pytest.fixture
+async def document(client: Client) -> dict[str, Any]:
+    response = await client.get("/api/v1/ws/asyncapi.json")
+    assert response.status == 200
+    assert response.headers["X-API-Version"] == "v1"
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+def test_the_official_json_schema_is_installed() -> None:
+    assert (SPECS / "2.6.0.json").is_file(), "run `npm ci` (the make targets do)"
+
+
+async def test_document_validates_against_the_asyncapi_schema(document: dict[str, Any]) -> None:
+    schema = json.loads((SPECS / "2.6.0-without-$id.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(document)
+    assert document["asyncapi"] == "2.6.0"
+
+
+async def test_server_and_channel(document: dict[str, Any], client: Client) -> None:
+    [server] = document["servers"].values()
+    assert server == {"url": f"{client.host}:{client.port}", "protocol": "ws", "description": "This server"}
+    assert list(document["channels"]) == ["/api/v1/ws"]
+
+
+async def test_every_message_has_a_payload_schema_and_a_valid_example(document: dict[str, Any]) -> None:
+    messages = document["components"]["messages"]
+    names = {m["name"] for m in messages.values()}
+    assert names == {
+        protocol.SUBSCRIBE,
+        protocol.UNSUBSCRIBE,
+        protocol.PING,
+        protocol.SUBSCRIBE_RESPONSE,
+        protocol.UNSUBSCRIBE_RESPONSE,
+        protocol.UPDATE,
+        protocol.PONG,
+    }
+    for message in messages.values():
+        [example] = message["examples"]
+        # The payload's $refs point into the document's components: validate with them alongside.
+        schema = message["payload"] | {"components": document["components"]}
+        jsonschema.Draft7Validator(schema).validate(example["payload"])
+
+
+async def test_payload_schemas_come_from_the_marshmallow_schemas(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    assert set(schemas["BarsSubscription"]["properties"]) == set(BarsSubscriptionSchema().fields)
+    assert schemas["BarsSubscription"]["required"] == ["symbol"]
+    assert set(schemas["SubscriptionResponse"]["properties"]) == set(SubscriptionResponseSchema().fields)
+    assert set(schemas["Bar"]["properties"]) == {"time", "open", "high", "low", "close", "volume"}
+
+
+async def test_rules_and_close_codes_are_documented(document: dict[str, Any]) -> None:
+    description = document["info"]["description"]
+    for close in (protocol.INVALID_PAYLOAD, protocol.UNKNOWN_TYPE, protocol.SHUTTING_DOWN, protocol.TOO_SLOW):
+        assert f"| {close.code.value} | `{close.reason}` |" in description
+    assert "Connection timed out. Heartbeat interval 30.0. Max connection lifespan 3600.0" in description
+    assert "| 1009 |" in description
+    assert "dropped" in description
+
+
+async def test_viewer_page_uses_only_our_own_assets(client: Client) -> None:
+    response = await client.get("/api/v1/ws/asyncapi")
+    html = await response.text()
+    assert response.content_type == "text/html"
+    assert 'data-spec-url="/api/v1/ws/asyncapi.json"' in html
+    for asset in ("/vendor/asyncapi/browser/standalone/index.js", "/vendor/asyncapi/styles/default.min.css"):
+        assert asset in html
+        served = await client.get(asset)
+        assert served.status == 200
+        assert len(await served.read()) > 10_000
+    assert "http://" not in html
+    assert "https://" not in html
