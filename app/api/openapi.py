@@ -117,6 +117,9 @@ def setup_openapi(app: web.Application) -> None:
         },
         tags=TAGS,
     )
+    # Every GET also answers HEAD; listing each operation twice would only clutter the document.
+    for operations in app["swagger_dict"]["paths"].values():
+        operations.pop("head", None)
     # aiohttp-apispec keeps its parser under a string key; ours raises the API's own 422 shape.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
