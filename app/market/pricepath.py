@@ -109,10 +109,11 @@ class PricePath:
         hours = self.instrument.hours
         active = [hours.active_seconds(s, s + child) for s in starts]
         trading = [i for i, seconds in enumerate(active) if seconds]
+        # Busy hours move more and trade more: both the variance and the volume follow the activity.
         activity = [hours.activity(starts[i] % DAY + child / 2) * active[i] for i in trading]
         pieces = subdivide(
             parent,
-            [a * hours.activity(starts[i] % DAY + child / 2) for i, a in zip(trading, activity, strict=True)],
+            activity,
             activity,
             self.instrument.minmov,
             Rng(seed_for(self.instrument.symbol, length, start)),

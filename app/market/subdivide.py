@@ -53,6 +53,36 @@ class _PiecewiseLinear:
         return ys[-1]
 
 
+def _bounds(open_: int, close: int, high: int, low: int, target: float) -> tuple[float, float]:
+    """Where the walk must stay when the parent opened or closed at its extreme.
+
+    Were the walk to dip below an open that is also the low, the map would flatten the dip onto
+    the low and draw a run of flat bars; folding the walk back above it gives a natural path.
+    """
+    floor, ceiling = -math.inf, math.inf
+    for price, level in ((open_, 0.0), (close, target)):
+        if price == low:
+            floor = max(floor, level)
+        if price == high:
+            ceiling = min(ceiling, level)
+    return floor, ceiling
+
+
+def _fold(points: list[float], floor: float, ceiling: float) -> list[float]:
+    """Reflect the walk into [floor, ceiling] (either may be infinite)."""
+    if floor == -math.inf and ceiling == math.inf:
+        return points
+    if ceiling == math.inf:
+        return [floor + abs(p - floor) for p in points]
+    if floor == -math.inf:
+        return [ceiling - abs(ceiling - p) for p in points]
+    width = ceiling - floor
+    if width <= 0:
+        return [floor for _ in points]
+    # A triangle wave: reflection off both walls.
+    return [floor + width - abs((p - floor) % (2 * width) - width) for p in points]
+
+
 def subdivide(
     parent: TickBar,
     variances: Sequence[float],
@@ -83,6 +113,7 @@ def subdivide(
         elapsed += share
         points.append(walked - elapsed * overshoot)
     points[-1] = target
+    points = _fold(points, *_bounds(open_, close, high, low, target))
 
     highs: list[float] = []
     lows: list[float] = []

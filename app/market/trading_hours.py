@@ -43,9 +43,9 @@ class StockHours(TradingHours):
     """Busy open and close, quiet lunch: the U shape of an equity session."""
 
     def activity(self, second_of_day: float) -> float:
-        since_open = (second_of_day - self.opens) / 1800
-        to_close = (self.closes - second_of_day) / 1800
-        return 0.6 + 1.6 * math.exp(-since_open) + 1.1 * math.exp(-to_close)
+        since_open = (second_of_day - self.opens) / 2700
+        to_close = (self.closes - second_of_day) / 2700
+        return 0.75 + 1.0 * math.exp(-since_open) + 0.7 * math.exp(-to_close)
 
 
 @dataclass(frozen=True, slots=True)
