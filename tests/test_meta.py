@@ -38,7 +38,7 @@ async def test_root_serves_html_to_browsers(client: Client) -> None:
     response = await client.get("/", headers={"Accept": "text/html"})
     assert response.status == 200
     assert response.content_type == "text/html"
-    assert "simulated data" in await response.text()
+    assert "Simulated data" in await response.text()
 
 
 async def test_health(client: Client) -> None:

@@ -120,7 +120,6 @@ async def _subscribe(request: web.Request, connection: Connection, symbol: str, 
     elif found not in connection.topics and len(connection.topics) >= settings.ws_max_subscriptions:
         error = f"Subscription limit reached: at most {settings.ws_max_subscriptions} topics per connection"
     else:
-        request.app[HUB].subscribe(connection, found)
         payload = {
             "status": "ok",
             "symbol": found.symbol,
@@ -128,10 +127,13 @@ async def _subscribe(request: web.Request, connection: Connection, symbol: str, 
             "topic": found.name,
         }
         await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, payload))
-        # The first update: the forming bar now, so the client never starts older than history.
-        frame = clock.current_frame(found)
+        # Without awaiting from here on: bring the topic up to date, join it, and start the client at
+        # the newest bar, so it is never older than history and continues the topic's one stream.
+        hub, now = request.app[HUB], asyncio.get_running_loop().time()
+        frame = clock.advance(found, now)
+        hub.subscribe(connection, found)
         if frame is not None:
-            request.app[HUB].deliver(connection, frame, asyncio.get_running_loop().time())
+            hub.deliver(connection, frame, now)
         return
     await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, _error(symbol, resolution, error)))
 

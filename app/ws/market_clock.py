@@ -46,25 +46,31 @@ class MarketClock:
             and (not self._resolutions or topic.resolution in self._resolutions)
         )
 
-    def current_frame(self, topic: Topic) -> bytes | None:
-        """The topic's forming bar as an update frame (a new subscriber's first update)."""
-        bar = self._feed.live_bar(topic.symbol, topic.resolution)
-        return None if bar is None else update_frame(topic, bar.json)
-
     def tick(self, now: float) -> None:
-        """Publish the forming bar of every watched topic, after the final state of a bar just closed."""
+        """Bring every watched topic up to date."""
         self.ticks += 1
         watched = self._hub.topics
         for topic in watched:
-            bar = self._feed.live_bar(topic.symbol, topic.resolution)
-            last = self._last_sent.get(topic)
-            if last is not None and (bar is None or bar.time > last):
-                self._publish_closed(topic, last, now)
-            if bar is not None:
-                self._hub.publish(topic, update_frame(topic, bar.json), now)
-                self._last_sent[topic] = bar.time
+            self.advance(topic, now)
         for topic in self._last_sent.keys() - set(watched):
             del self._last_sent[topic]
+
+    def advance(self, topic: Topic, now: float) -> bytes | None:
+        """Publish the final state of a bar that has just closed, then the forming bar; return its frame.
+
+        A new subscriber joins right after this call and is handed the returned frame, so its
+        first update is the newest bar and every later one continues the topic's one stream.
+        """
+        bar = self._feed.live_bar(topic.symbol, topic.resolution)
+        last = self._last_sent.get(topic)
+        if last is not None and (bar is None or bar.time > last):
+            self._publish_closed(topic, last, now)
+        if bar is None:
+            return None
+        frame = update_frame(topic, bar.json)
+        self._hub.publish(topic, frame, now)
+        self._last_sent[topic] = bar.time
+        return frame
 
     def _publish_closed(self, topic: Topic, start_ms: int, now: float) -> None:
         # The bar's complete values, exactly as history will serve them from now on.
