@@ -11,6 +11,7 @@ from aiohttp import web
 from app.api.meta import API_INDEX
 from app.api.responses import json_response
 from app.keys import FEED
+from app.market.resolutions import Resolution, parse_resolution
 from app.web.vendor import setup_vendor
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -20,12 +21,26 @@ STATIC = ROOT / "static"
 routes = web.RouteTableDef()
 
 
+# A market that trades around the clock, so a first visit always sees candles move.
+DEFAULT_SYMBOL = "BTCUSD"
+DEFAULT_RESOLUTION = Resolution.M1
+
+
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
-    """HTML for browsers; the API index for a client that asks for JSON."""
+    """The chart page for browsers (?symbol=&resolution=); the API index for a client that asks for JSON."""
     if "application/json" in request.headers.get("Accept", ""):
         return json_response(API_INDEX)
-    context = {"index": API_INDEX, "simulated": request.app[FEED].simulated}
+    feed = request.app[FEED]
+    instrument = feed.instrument(request.query.get("symbol", DEFAULT_SYMBOL)[:64])
+    resolution = parse_resolution(request.query.get("resolution", "")[:8]) or DEFAULT_RESOLUTION
+    context = {
+        "index": API_INDEX,
+        "simulated": feed.simulated,
+        "symbol": instrument.symbol if instrument else DEFAULT_SYMBOL,
+        "resolution": resolution.value,
+        "resolutions": [r.value for r in Resolution],
+    }
     return aiohttp_jinja2.render_template("index.html", request, context)
 
 

@@ -14,6 +14,7 @@ NODE_MODULES = Path(__file__).resolve().parent.parent.parent / "node_modules"
 PACKAGES = {
     "/vendor/swagger-ui": "swagger-ui-dist",
     "/vendor/asyncapi": "@asyncapi/react-component",
+    "/vendor/lightweight-charts": "lightweight-charts/dist",
 }
 
 
@@ -27,4 +28,6 @@ def setup_vendor(app: web.Application, node_modules: Path = NODE_MODULES) -> Non
         else:
             missing.append(package)
     if missing:
-        log.warning("Not installed: %s. Run `npm ci` (make run does) for the documentation pages.", ", ".join(missing))
+        log.warning(
+            "Not installed: %s. Run `npm ci` (make run does) for the chart and documentation pages.", ", ".join(missing)
+        )

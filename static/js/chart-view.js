@@ -1,0 +1,155 @@
+// The candlestick + volume chart of one topic: history, paging back, live updates, legend.
+/* global LightweightCharts */
+
+const PAGE = 300;
+const THEMES = {
+  dark: { background: "#0f1419", text: "#c9d1d9", grid: "#1c2430", up: "#26a69a", down: "#ef5350" },
+  light: { background: "#ffffff", text: "#1b1f24", grid: "#eef1f4", up: "#089981", down: "#d32f2f" },
+};
+
+export class ChartView {
+  constructor(container, legend, datafeed) {
+    this.datafeed = datafeed;
+    this.legend = legend;
+    this.chart = LightweightCharts.createChart(container, {
+      autoSize: true,
+      layout: { attributionLogo: true },
+      timeScale: { timeVisible: true, secondsVisible: false },
+      crosshair: { mode: LightweightCharts.CrosshairMode.Normal },
+    });
+    this.candles = this.chart.addSeries(LightweightCharts.CandlestickSeries, {});
+    this.volume = this.chart.addSeries(LightweightCharts.HistogramSeries, {
+      priceScaleId: "volume",
+      priceFormat: { type: "volume" },
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
+    this.chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    this.bars = [];
+    this.generation = 0;
+    this.chart.subscribeCrosshairMove((param) => this._showLegend(param));
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange((range) => {
+      if (range && range.from < 20) this.loadOlder();
+    });
+  }
+
+  applyTheme(name) {
+    const theme = THEMES[name];
+    this.theme = theme;
+    this.chart.applyOptions({
+      layout: { background: { color: theme.background }, textColor: theme.text, attributionLogo: true },
+      grid: { vertLines: { color: theme.grid }, horzLines: { color: theme.grid } },
+    });
+    this.candles.applyOptions({
+      upColor: theme.up, downColor: theme.down, borderVisible: false, wickUpColor: theme.up, wickDownColor: theme.down,
+    });
+    if (this.bars.length) this.volume.setData(this.bars.map((bar) => this._volumePoint(bar)));
+  }
+
+  /** Show `symbol` at `resolution`: history first, then live updates; older requests are ignored. */
+  async show(symbolInfo, resolution) {
+    const generation = ++this.generation;
+    if (this.listener) this.datafeed.unsubscribeBars(this.listener);
+    this.listener = null;
+    this.info = symbolInfo;
+    this.resolution = resolution;
+    this.noMoreHistory = false;
+    this.loadingOlder = null;
+    const precision = Math.max(0, Math.round(Math.log10(symbolInfo.pricescale / symbolInfo.minmov)));
+    this.candles.applyOptions({
+      priceFormat: { type: "price", precision, minMove: symbolInfo.minmov / symbolInfo.pricescale },
+    });
+    const horizon = Date.now() / 1000 + 86400 * 40;
+    const { bars, noData } = await this.datafeed.fetchBars(symbolInfo.name, resolution, horizon, horizon, PAGE);
+    if (generation !== this.generation) return;
+    this.noMoreHistory = noData;
+    this._setBars(bars);
+    this.chart.timeScale().fitContent();
+    this.chart.timeScale().scrollToRealTime();
+    this.listener = `chart-${generation}`;
+    this.datafeed.subscribeBars(symbolInfo, resolution, (bar) => {
+      if (generation === this.generation) this._apply(bar);
+    }, this.listener);
+  }
+
+  /** Prepend the page of bars before the earliest one, keeping the view where it is. */
+  loadOlder() {
+    if (this.loadingOlder || this.noMoreHistory || !this.bars.length || !this.info) return this.loadingOlder;
+    const generation = this.generation;
+    const earliest = this.bars[0].time / 1000;
+    this.loadingOlder = this.datafeed
+      .fetchBars(this.info.name, this.resolution, earliest, earliest, PAGE)
+      .then(({ bars, noData }) => {
+        if (generation !== this.generation) return;
+        this.noMoreHistory = noData || bars.length === 0;
+        const older = bars.filter((bar) => bar.time < this.bars[0].time);
+        if (!older.length) return;
+        const range = this.chart.timeScale().getVisibleLogicalRange();
+        this._setBars(older.concat(this.bars));
+        if (range) {
+          this.chart.timeScale().setVisibleLogicalRange({ from: range.from + older.length, to: range.to + older.length });
+        }
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.loadingOlder = null;
+      });
+    return this.loadingOlder;
+  }
+
+  _setBars(bars) {
+    this.bars = bars;
+    this.candles.setData(bars.map(toCandle));
+    this.volume.setData(bars.map((bar) => this._volumePoint(bar)));
+    this._showLegend({});
+  }
+
+  _apply(bar) {
+    const last = this.bars[this.bars.length - 1];
+    if (last && bar.time < last.time) return;
+    if (last && bar.time === last.time) this.bars[this.bars.length - 1] = bar;
+    else this.bars.push(bar);
+    this.candles.update(toCandle(bar));
+    this.volume.update(this._volumePoint(bar));
+    this._showLegend({});
+  }
+
+  _volumePoint(bar) {
+    const color = bar.close >= bar.open ? this.theme.up : this.theme.down;
+    return { time: bar.time / 1000, value: bar.volume, color: `${color}66` };
+  }
+
+  _showLegend(param) {
+    if (!this.info) return;
+    const hovered = param.time !== undefined ? this.bars.find((bar) => bar.time / 1000 === param.time) : null;
+    const bar = hovered || this.bars[this.bars.length - 1];
+    const name = `<span class="name">${escapeHtml(this.info.name)} · ${escapeHtml(this.resolution)}</span>`;
+    if (!bar) {
+      this.legend.innerHTML = `${name}no data`;
+      return;
+    }
+    const direction = bar.close >= bar.open ? "up" : "down";
+    const precision = Math.max(0, Math.round(Math.log10(this.info.pricescale / this.info.minmov)));
+    const price = (value) => `<span class="${direction}">${value.toFixed(precision)}</span>`;
+    this.legend.innerHTML =
+      `${name}O ${price(bar.open)} H ${price(bar.high)} L ${price(bar.low)} C ${price(bar.close)} ` +
+      `V <span>${formatVolume(bar.volume)}</span>`;
+    this.legend.dataset.time = String(bar.time);
+    this.legend.dataset.close = String(bar.close);
+  }
+}
+
+function toCandle(bar) {
+  return { time: bar.time / 1000, open: bar.open, high: bar.high, low: bar.low, close: bar.close };
+}
+
+export function formatVolume(volume) {
+  if (volume >= 1e9) return `${(volume / 1e9).toFixed(2)}B`;
+  if (volume >= 1e6) return `${(volume / 1e6).toFixed(2)}M`;
+  if (volume >= 1e3) return `${(volume / 1e3).toFixed(2)}K`;
+  return String(Math.round(volume * 100) / 100);
+}
+
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
