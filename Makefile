@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # npm writes this file on every install, so it marks node_modules as matching the lockfile.
 NODE_INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench chromium clean
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
@@ -25,9 +25,14 @@ $(NODE_INSTALLED): package-lock.json
 run: install
 	$(BIN)/python -m app --host 127.0.0.1
 
-## Lint, type-check, then every test.
-test: lint
+## Lint, type-check, then every test: the datafeed module under Node, then pytest (browser tests included).
+test: lint chromium
+	node --experimental-websocket --test tests/js/
 	$(BIN)/python -m pytest
+
+## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: install
 	$(BIN)/ruff check .

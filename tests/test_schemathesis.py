@@ -6,15 +6,9 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,17 +20,12 @@ from schemathesis.config import SchemathesisConfig
 from app.api.openapi import OPENAPI_PATH
 from app.main import create_app
 from app.settings import load_settings
+from tests.live_server import serving
 
-ROOT = Path(__file__).resolve().parent.parent
 # Where aiohttp-apispec keeps the generated document on the application.
 APISPEC_DOCUMENT = "swagger_dict"
 # aiohttp's default `max_line_size`: its HTTP parser answers a longer request target with a 400 itself.
 AIOHTTP_MAX_LINE_SIZE = 8190
-HOST = "127.0.0.1"
-HEALTH_PATH = "/api/v1/health"
-STARTUP_TIMEOUT = 20.0
-STOP_TIMEOUT = 10.0
-START_ATTEMPTS = 3
 SEED = 20261125
 MAX_EXAMPLES = 50
 # Bars and UDF history refuse a range spanning more than MAX_BARS periods of the resolution. That bound
@@ -81,65 +70,11 @@ def schemathesis_config() -> SchemathesisConfig:
     )
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def is_healthy(url: str) -> bool:
-    """Whether the server answers its health check."""
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server, killing it if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    """`python -m app` on a free port, once its health check answers; retried if the port got taken."""
-    env = os.environ | {"BAR_BROADCASTER_ENABLED": "false", "LOG_LEVEL": "WARNING"}
-    for _ in range(START_ATTEMPTS):
-        port = free_port()
-        base_url = f"http://{HOST}:{port}"
-        command = [sys.executable, "-m", "app", "--host", HOST, "--port", str(port)]
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if is_healthy(base_url + HEALTH_PATH):
-                return process, base_url
-            try:
-                # Waiting on the process rather than sleeping notices at once if it exits.
-                process.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                continue
-            break
-        stop(process)
-    pytest.fail(f"`{' '.join(command)}` did not become healthy (its output is in the captured stderr)")
-
-
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[str]:
     """Base URL of the app served by `python -m app` on a real socket."""
-    process, base_url = start_server()
-    try:
+    with serving({"BAR_BROADCASTER_ENABLED": "false", "LOG_LEVEL": "WARNING"}) as base_url:
         yield base_url
-    finally:
-        stop(process)
 
 
 def app_document() -> dict[str, Any]:

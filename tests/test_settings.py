@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app.market.resolutions import Resolution
 from app.settings import SettingsError, load_settings
+from tests.live_server import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,36 +79,12 @@ def test_bad_value_stops_start_up_with_one_line() -> None:
     assert result.stderr.strip().splitlines() == ["Configuration error: PORT='abc' is invalid: expected a whole number"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serves_health(args: list[str], env: dict[str, str], port: int) -> bool:
-    """Start `python -m app`, wait (bounded) for /api/v1/health on `port`, then stop it."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", *args], cwd=ROOT, env=os.environ | env, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as response:
-                    return bool(response.status == 200)
-            except OSError:
-                time.sleep(0.1)  # the process is still binding its socket: nothing to await across processes
-        return False
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def test_port_flag_and_variable_both_work() -> None:
     flag_port, env_port = free_port(), free_port()
-    assert serves_health(["--host", "127.0.0.1", "--port", str(flag_port)], {}, flag_port)
-    assert serves_health([], {"PORT": str(env_port), "HOST": "127.0.0.1"}, env_port)
+    with serving({"PORT": str(flag_port)}, ("--host", "127.0.0.1", "--port", str(flag_port))) as url:
+        assert url.endswith(f":{flag_port}")
+    with serving({"PORT": str(env_port), "HOST": "127.0.0.1"}, ()) as url:
+        assert url.endswith(f":{env_port}")
 
 
 def test_procfile_runs_the_package() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.test_settings import free_port
+from tests.live_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

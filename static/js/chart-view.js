@@ -27,6 +27,7 @@ export class ChartView {
     this.chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     this.bars = [];
     this.generation = 0;
+    this.shown = null; // "SYMBOL:RESOLUTION" once its history is on screen
     this.chart.subscribeCrosshairMove((param) => this._showLegend(param));
     this.chart.timeScale().subscribeVisibleLogicalRangeChange((range) => {
       if (range && range.from < 20) this.loadOlder();
@@ -64,8 +65,11 @@ export class ChartView {
     if (generation !== this.generation) return;
     this.noMoreHistory = noData;
     this._setBars(bars);
-    this.chart.timeScale().fitContent();
-    this.chart.timeScale().scrollToRealTime();
+    // Newest bars at the default spacing: the left edge stays off screen until the user scrolls back.
+    this.chart.timeScale().resetTimeScale();
+    this.shown = `${symbolInfo.name}:${resolution}`;
+    // Read by the page-load benchmark: time from navigation to the first candles on screen.
+    if (!performance.getEntriesByName("first-candle").length) performance.mark("first-candle");
     this.listener = `chart-${generation}`;
     this.datafeed.subscribeBars(symbolInfo, resolution, (bar) => {
       if (generation === this.generation) this._apply(bar);
