@@ -130,7 +130,7 @@ async def _subscribe(request: web.Request, connection: Connection, symbol: str, 
         # Without awaiting from here on: bring the topic up to date, join it, and start the client at
         # the newest bar, so it is never older than history and continues the topic's one stream.
         hub, now = request.app[HUB], asyncio.get_running_loop().time()
-        frame = clock.advance(found, now)
+        frame = clock.join(found, now)
         hub.subscribe(connection, found)
         if frame is not None:
             hub.deliver(connection, frame, now)

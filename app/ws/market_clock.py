@@ -55,22 +55,30 @@ class MarketClock:
         for topic in self._last_sent.keys() - set(watched):
             del self._last_sent[topic]
 
-    def advance(self, topic: Topic, now: float) -> bytes | None:
-        """Publish the final state of a bar that has just closed, then the forming bar; return its frame.
+    def advance(self, topic: Topic, now: float) -> None:
+        """Publish the final state of a bar that has just closed, then the forming bar."""
+        frame = self._catch_up(topic, now)
+        if frame is not None:
+            self._hub.publish(topic, frame, now)
 
-        A new subscriber joins right after this call and is handed the returned frame, so its
-        first update is the newest bar and every later one continues the topic's one stream.
+    def join(self, topic: Topic, now: float) -> bytes | None:
+        """The frame to start a new subscriber with, which joins right after this call.
+
+        Subscribers already there get a bar that closed since the last tick (so they see its final
+        state) but not the forming bar, which the next tick brings: a newcomer costs O(1), not a
+        broadcast. Its first update is the newest bar and every later one continues the one stream.
         """
+        return self._catch_up(topic, now)
+
+    def _catch_up(self, topic: Topic, now: float) -> bytes | None:
         bar = self._feed.live_bar(topic.symbol, topic.resolution)
         last = self._last_sent.get(topic)
         if last is not None and (bar is None or bar.time > last):
             self._publish_closed(topic, last, now)
         if bar is None:
             return None
-        frame = update_frame(topic, bar.json)
-        self._hub.publish(topic, frame, now)
         self._last_sent[topic] = bar.time
-        return frame
+        return update_frame(topic, bar.json)
 
     def _publish_closed(self, topic: Topic, start_ms: int, now: float) -> None:
         # The bar's complete values, exactly as history will serve them from now on.
