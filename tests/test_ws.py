@@ -316,6 +316,20 @@ async def test_a_client_that_does_not_read_neither_grows_memory_nor_delays_other
     assert evicted, "a client that stays behind is disconnected"
 
 
+async def test_a_peer_that_never_answers_protocol_pings_is_dropped(make_client: Connect) -> None:
+    client = await make_client(ws_ping_interval=0.2)
+    silent = await stalled_subscriber(client, [])  # answers no ping: a dead TCP peer, as far as we can tell
+    loop = asyncio.get_running_loop()
+    try:
+        received = b""
+        async with asyncio.timeout(5):
+            while chunk := await loop.sock_recv(silent, 65536):
+                received += chunk
+    finally:
+        silent.close()
+    assert received.startswith(b"\x89"), "the server pinged, then closed the connection (EOF above)"
+
+
 async def stalled_subscriber(client: Client, topics: list[tuple[str, str]]) -> socket.socket:
     """A raw TCP WebSocket client with a tiny receive buffer that subscribes and then never reads."""
     sock = socket.socket()
