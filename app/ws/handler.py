@@ -120,13 +120,7 @@ async def _subscribe(request: web.Request, connection: Connection, symbol: str, 
     elif found not in connection.topics and len(connection.topics) >= settings.ws_max_subscriptions:
         error = f"Subscription limit reached: at most {settings.ws_max_subscriptions} topics per connection"
     else:
-        payload = {
-            "status": "ok",
-            "symbol": found.symbol,
-            "message": f"Subscribed to {found.symbol}",
-            "topic": found.name,
-        }
-        await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, payload))
+        await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, _ok(found, f"Subscribed to {found.symbol}")))
         # Without awaiting from here on: bring the topic up to date, join it, and start the client at
         # the newest bar, so it is never older than history and continues the topic's one stream.
         hub, now = request.app[HUB], asyncio.get_running_loop().time()
@@ -144,13 +138,12 @@ async def _unsubscribe(request: web.Request, connection: Connection, symbol: str
         payload = _error(symbol, resolution, found)
     else:
         request.app[HUB].unsubscribe(connection, found)
-        payload = {
-            "status": "ok",
-            "symbol": found.symbol,
-            "message": f"Unsubscribed from {found.symbol}",
-            "topic": found.name,
-        }
+        payload = _ok(found, f"Unsubscribed from {found.symbol}")
     await connection.ws.send_str(_reply(protocol.UNSUBSCRIBE_RESPONSE, payload))
+
+
+def _ok(topic: Topic, message: str) -> dict[str, str]:
+    return {"status": "ok", "symbol": topic.symbol, "message": message, "topic": topic.name}
 
 
 def _error(symbol: str, resolution: str, message: str) -> dict[str, str]:

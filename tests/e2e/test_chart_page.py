@@ -43,6 +43,15 @@ class Watched:
         bars: list[dict[str, Any]] = self.page.evaluate("() => window.tradingPro.view.bars")
         return bars
 
+    def wait_for_new_last_bar(self) -> dict[str, Any]:
+        """Wait until a live update changes the last candle; the new last bar."""
+        last = json.dumps(self.bars()[-1], separators=(",", ":"))
+        self.page.wait_for_function(
+            "last => { const b = window.tradingPro.view.bars; return JSON.stringify(b[b.length - 1]) !== last }",
+            arg=last,
+        )
+        return self.bars()[-1]
+
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=SCREENSHOTS / f"{name}.png")
@@ -95,11 +104,7 @@ def test_live_update_changes_the_last_candle(browser: Browser, server: str) -> N
     watched = open_page(browser, f"{server}/?symbol=BTCUSD&resolution=1")
     watched.page.wait_for_function(BARS_LOADED, arg=300)
     last = watched.bars()[-1]
-    watched.page.wait_for_function(
-        "last => { const bars = window.tradingPro.view.bars; return JSON.stringify(bars[bars.length - 1]) !== last }",
-        arg=json.dumps(last, separators=(",", ":")),
-    )
-    now = watched.bars()[-1]
+    now = watched.wait_for_new_last_bar()
     assert now["time"] >= last["time"]
     assert watched.page.locator("#status").get_attribute("data-status") == "connected"
 
@@ -120,11 +125,7 @@ def test_switching_resolution_and_symbol(browser: Browser, server: str) -> None:
     assert "symbol=ETHUSD" in page.url
     assert "resolution=15" in page.url
     # Let live updates arrive, then look for stray candles of the old topic (BTC trades near 40,000).
-    first = watched.bars()[-1]
-    page.wait_for_function(
-        "t => { const b = window.tradingPro.view.bars; return JSON.stringify(b[b.length - 1]) !== t }",
-        arg=json.dumps(first, separators=(",", ":")),
-    )
+    watched.wait_for_new_last_bar()
     assert max(bar["high"] for bar in watched.bars()) < 20_000
     topics = page.evaluate("() => [...window.tradingPro.datafeed._listeners.values()].map(l => l.topic)")
     assert topics == ["bars:ETHUSD:15"]
@@ -200,11 +201,7 @@ def test_reconnects_after_the_socket_ends_without_a_gap(browser: Browser) -> Non
         page.wait_for_function(BARS_LOADED, arg=300)
         page.wait_for_function("() => document.querySelector('#status').dataset.status === 'reconnecting'")
         page.wait_for_function("() => document.querySelector('#status').dataset.status === 'connected'")
-        last = watched.bars()[-1]
-        page.wait_for_function(
-            "t => { const b = window.tradingPro.view.bars; return JSON.stringify(b[b.length - 1]) !== t }",
-            arg=json.dumps(last, separators=(",", ":")),
-        )
+        watched.wait_for_new_last_bar()
         times = [bar["time"] for bar in watched.bars()]
         assert all(b - a == 60_000 for a, b in itertools.pairwise(times)), "no missing minute"
         assert watched.errors == []
