@@ -46,47 +46,44 @@ class MarketClock:
             and (not self._resolutions or topic.resolution in self._resolutions)
         )
 
-    def tick(self, now: float) -> None:
+    async def tick(self, now: float) -> None:
         """Bring every watched topic up to date."""
         self.ticks += 1
         watched = self._hub.topics
         for topic in watched:
-            self.advance(topic, now)
+            frame = await self._catch_up(topic, now)
+            if frame is not None:
+                await self._hub.publish(topic, frame, now)
         for topic in self._last_sent.keys() - set(watched):
             del self._last_sent[topic]
 
-    def advance(self, topic: Topic, now: float) -> None:
-        """Publish the final state of a bar that has just closed, then the forming bar."""
-        frame = self._catch_up(topic, now)
-        if frame is not None:
-            self._hub.publish(topic, frame, now)
-
-    def join(self, topic: Topic, now: float) -> bytes | None:
+    async def join(self, topic: Topic, now: float) -> bytes | None:
         """The frame to start a new subscriber with, which joins right after this call.
 
         Subscribers already there get a bar that closed since the last tick (so they see its final
         state) but not the forming bar, which the next tick brings: a newcomer costs O(1), not a
         broadcast. Its first update is the newest bar and every later one continues the one stream.
         """
-        return self._catch_up(topic, now)
+        return await self._catch_up(topic, now)
 
-    def _catch_up(self, topic: Topic, now: float) -> bytes | None:
+    async def _catch_up(self, topic: Topic, now: float) -> bytes | None:
+        """Publish the final state of a bar closed since the last frame; the forming bar's frame."""
         bar = self._feed.live_bar(topic.symbol, topic.resolution)
-        last = self._last_sent.get(topic)
+        last = self._last_sent.pop(topic, None)
         if last is not None and (bar is None or bar.time > last):
-            self._publish_closed(topic, last, now)
+            closed = self._closed_frame(topic, last)
+            if closed is not None:
+                await self._hub.publish(topic, closed, now)
         if bar is None:
             return None
-        self._last_sent[topic] = bar.time
+        self._last_sent[topic] = max(bar.time, self._last_sent.get(topic, bar.time))
         return update_frame(topic, bar.json)
 
-    def _publish_closed(self, topic: Topic, start_ms: int, now: float) -> None:
+    def _closed_frame(self, topic: Topic, start_ms: int) -> bytes | None:
         # The bar's complete values, exactly as history will serve them from now on.
         start = start_ms // 1000
         closed = self._feed.history(topic.symbol, topic.resolution, start, start + 1, 0).bars
-        if closed and closed[-1].time == start_ms:
-            self._hub.publish(topic, update_frame(topic, closed[-1].json), now)
-        del self._last_sent[topic]
+        return update_frame(topic, closed[-1].json) if closed and closed[-1].time == start_ms else None
 
     async def run(self) -> None:
         """Tick every `interval` seconds on the loop's clock, without drifting, until cancelled."""
@@ -97,7 +94,7 @@ class MarketClock:
             while True:
                 now = loop.time()
                 try:
-                    self.tick(now)
+                    await self.tick(now)
                     self._hub.evict_laggards(now)
                 except Exception:
                     log.exception("Market clock tick failed")
