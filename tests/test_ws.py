@@ -242,7 +242,8 @@ async def test_silence_past_the_heartbeat_interval_closes(make_client: Connect) 
 
 
 async def test_messages_keep_a_connection_alive_until_its_lifespan_ends(make_client: Connect) -> None:
-    client = await make_client(ws_heartbeat_interval=0.4, ws_max_connection_lifespan=1.2)
+    # Protocol pings every 0.2 s too: a client that answers them (aiohttp's does) is never dropped.
+    client = await make_client(ws_heartbeat_interval=0.4, ws_max_connection_lifespan=1.2, ws_ping_interval=0.2)
     async with client.ws_connect(WS) as ws:
         started = time.monotonic()
         pongs = 0

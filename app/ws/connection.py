@@ -23,7 +23,9 @@ class Connection:
         "evicted",
         "id",
         "last_message_at",
+        "last_pong_at",
         "opened_at",
+        "ping_sent_at",
         "topics",
         "transport",
         "ws",
@@ -36,6 +38,9 @@ class Connection:
         self.topics: set[Topic] = set()
         self.opened_at = now
         self.last_message_at = now
+        # Protocol pings (see keepalive): when the last pong came, and the ping still unanswered.
+        self.last_pong_at = now
+        self.ping_sent_at: float | None = None
         self.dropped = 0
         # Monotonic time since which the client's send buffer has been over the limit, if it is.
         self.behind_since: float | None = None

@@ -32,9 +32,8 @@ def _reply(message_type: str, payload: dict[str, Any]) -> str:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """Serve one client until it leaves, breaks a rule, or the server stops."""
     settings = request.app[SETTINGS]
-    ws = web.WebSocketResponse(
-        heartbeat=settings.ws_ping_interval, max_msg_size=settings.ws_max_message_size, compress=False
-    )
+    # Pings are ours (see keepalive), so pongs reach the read loop and pings are answered there.
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=settings.ws_max_message_size, compress=False)
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None, "a prepared WebSocket has a transport"
@@ -72,6 +71,11 @@ async def _serve(request: web.Request, connection: Connection) -> Close | None:
                 return close
         elif message.type is WSMsgType.BINARY:
             return INVALID_PAYLOAD
+        elif message.type is WSMsgType.PONG:
+            connection.last_pong_at = loop.time()
+            connection.ping_sent_at = None
+        elif message.type is WSMsgType.PING:
+            await ws.pong(message.data)
         else:  # CLOSE, CLOSING, CLOSED or ERROR (aiohttp has already answered an oversize frame with 1009)
             return None
 

@@ -12,18 +12,24 @@ from app.keys import CLOCK, FEED, HUB, SETTINGS
 from app.ws import docs
 from app.ws.handler import websocket
 from app.ws.hub import Hub
+from app.ws.keepalive import Keepalive
 from app.ws.market_clock import MarketClock
 from app.ws.protocol import SHUTTING_DOWN
 
 WS_PATH = "/api/v1/ws"
 
 
-async def _run_clock(app: web.Application) -> AsyncIterator[None]:
+async def _run_background(app: web.Application) -> AsyncIterator[None]:
+    """The market clock (when enabled) and the keepalive sweep run while the app does."""
     clock = app[CLOCK]
-    task = asyncio.create_task(clock.run()) if clock.enabled else None
+    keepalive = Keepalive(app[HUB], app[SETTINGS].ws_ping_interval)
+    tasks = [asyncio.create_task(keepalive.run())]
+    if clock.enabled:
+        tasks.append(asyncio.create_task(clock.run()))
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
+    for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
@@ -48,5 +54,5 @@ def setup_ws(app: web.Application) -> None:
     )
     app.router.add_get(WS_PATH, websocket)
     app.router.add_routes(docs.routes)
-    app.cleanup_ctx.append(_run_clock)
+    app.cleanup_ctx.append(_run_background)
     app.on_shutdown.append(_close_sockets)
