@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from typing import Any
 
@@ -39,6 +40,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     assert transport is not None, "a prepared WebSocket has a transport"
     loop = asyncio.get_running_loop()
     connection = Connection(ws, transport, loop.time())
+    # Spread first pings over the interval: clients that connect together (after a restart) would
+    # otherwise be pinged, and answer, in one burst every interval.
+    connection.last_pong_at -= random.random() * settings.ws_ping_interval
     hub = request.app[HUB]
     hub.add(connection)
     log.debug("ws#%d opened from %s", connection.id, request.remote)
