@@ -43,10 +43,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Load-test the REST endpoints with wrk (installed with apt-get if missing).
-bench: install
+## Benchmarks (figures printed and written to bench/results/): REST under wrk (installed with apt-get if
+## missing), WebSocket fan-out and capacity, and the chart page's first load.
+bench: install chromium
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/rest.py
+	$(BIN)/python bench/ws_fanout.py
+	$(BIN)/python bench/ws_capacity.py
+	$(BIN)/python bench/page.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info bench/results
