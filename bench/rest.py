@@ -30,32 +30,35 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = REPO_ROOT / "bench" / "results" / "rest.json"
-HOST = "127.0.0.1"
-SERVER_CPU = 0
-WRK_CPU = 1
+from harness import (
+    CLIENT_CPU,
+    REPO_ROOT,
+    SERVER_CPU,
+    Server,
+    core_time,
+    cpu_seconds,
+    environment,
+    fetch,
+    format_table,
+    rss_kb,
+    start_server,
+    write_json,
+)
+
+RESULTS_NAME = "rest.json"
+WRK_CPU = CLIENT_CPU
 WARM_UP_SECONDS = 2
 MIN_BARS = 300
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 # The ticking bar broadcaster would spend server CPU that has nothing to do with the requests measured.
 SERVER_ENV = {"BAR_BROADCASTER_ENABLED": "false"}
-READY_ATTEMPTS = 150
-READY_INTERVAL = 0.2
-STOP_TIMEOUT = 10.0
 RESULT_MARKER = "WRK_RESULT "
 
 # wrk reports latencies and duration in microseconds; percentile() yields whole numbers, hence %d.
@@ -132,32 +135,6 @@ class Measurement:
     target_met: bool | None
 
 
-class Server:
-    """The server under test: its process, port and the log file holding its stdout and stderr."""
-
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.process = process
-        self.port = port
-        self.log = log
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def url(self, path: str) -> str:
-        return f"http://{HOST}:{self.port}{path}"
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT)
-
-
 # --- scenarios ------------------------------------------------------------------------------------------------
 
 
@@ -190,65 +167,7 @@ def check_scenario(server: Server, scenario: Scenario) -> None:
         raise SystemExit(f"{scenario.name}: {scenario.path} answered {count} bars, expected at least {MIN_BARS}")
 
 
-def fetch(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), bytes(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-# --- server process -------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def pin_to_cpu(cpu: int) -> Callable[[], None]:
-    """A preexec_fn: pinning before exec means every thread the server ever starts stays on `cpu`."""
-
-    def pin() -> None:
-        os.sched_setaffinity(0, {cpu})
-
-    return pin
-
-
-def start_server() -> Server:
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="rest-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "--host", HOST, "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=os.environ | SERVER_ENV,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=pin_to_cpu(SERVER_CPU),
-    )
-    log.close()
-    return Server(process, port, Path(log.name))
-
-
-def wait_ready(server: Server) -> None:
-    """Poll /health a bounded number of times; a server that died or never answers ends the run with its log."""
-    for _ in range(READY_ATTEMPTS):
-        if server.process.poll() is not None:
-            break
-        try:
-            if fetch(server.url("/api/v1/health"), timeout=1.0)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(READY_INTERVAL)
-    status = server.process.poll()
-    raise SystemExit(f"server did not become ready (exit code {status}); tail of {server.log}:\n{log_tail(server.log)}")
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+# --- server log -----------------------------------------------------------------------------------------------
 
 
 def log_problems(path: Path) -> list[str]:
@@ -257,22 +176,7 @@ def log_problems(path: Path) -> list[str]:
     return [line for line in path.read_text(errors="replace").splitlines() if any(word in line for word in words)]
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of `pid`; fields are counted after the command name, which may itself hold spaces."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    # Fields 14 and 15 of proc(5); the split starts at field 3.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def core_seconds(cpu: int) -> tuple[float, float]:
-    """Busy and softirq seconds of `cpu` since boot, from /proc/stat (steal and guest time left out)."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        name, *ticks = line.split()
-        if name == f"cpu{cpu}":
-            user, nice, system, _idle, _iowait, irq, softirq = (int(tick) for tick in ticks[:7])
-            return (user + nice + system + irq + softirq) / CLK_TCK, softirq / CLK_TCK
-    raise RuntimeError(f"no cpu{cpu} in /proc/stat")
+# --- CPU usage ------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -286,8 +190,9 @@ class Usage:
 
     @classmethod
     def now(cls, pid: int) -> Usage:
-        busy, softirq = core_seconds(SERVER_CPU)
-        return cls(cpu_seconds(pid), busy, softirq, time.monotonic())
+        # Busy time as the kernel counts it for the core: tasks and interrupts; steal and guest time left out.
+        core = core_time(SERVER_CPU)
+        return cls(cpu_seconds(pid), core.tasks + core.irq + core.softirq, core.softirq, time.monotonic())
 
     def __sub__(self, other: Usage) -> Usage:
         return Usage(
@@ -296,13 +201,6 @@ class Usage:
             self.core_softirq - other.core_softirq,
             self.wall - other.wall,
         )
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
 
 
 # --- wrk ------------------------------------------------------------------------------------------------------
@@ -332,7 +230,7 @@ def measure(server: Server, scenario: Scenario, lua: Path, seconds: int, connect
     before = Usage.now(server.pid)
     result = run_wrk(url, lua, seconds, connections)
     usage = Usage.now(server.pid) - before
-    return summarize(scenario, result, usage, rss_mb(server.pid))
+    return summarize(scenario, result, usage, rss_kb(server.pid) / 1024)
 
 
 def summarize(scenario: Scenario, result: WrkResult, usage: Usage, rss: float) -> Measurement:
@@ -364,14 +262,6 @@ def summarize(scenario: Scenario, result: WrkResult, usage: Usage, rss: float) -
 # --- reporting ------------------------------------------------------------------------------------------------
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    cells = [list(headers), *([str(value) for value in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 def report(measurements: Sequence[Measurement]) -> str:
     headers = ["scenario", "req/s", "p50 ms", "p99 ms", "CPU us/req", "CPU %", "core %", "softirq %", "RSS MB"]
     headers += ["non-2xx", "sock err", "target", "met"]
@@ -396,27 +286,16 @@ def report(measurements: Sequence[Measurement]) -> str:
     return format_table(headers, rows)
 
 
-def environment(args: argparse.Namespace) -> dict[str, Any]:
+def bench_environment(args: argparse.Namespace) -> dict[str, Any]:
     """What the figures depend on besides the code."""
-    from importlib.metadata import version
-
-    return {
-        "python": sys.version.split()[0],
-        "aiohttp": version("aiohttp"),
-        "cpus": os.cpu_count(),
-        "server_cpu": SERVER_CPU,
-        "wrk_cpu": WRK_CPU,
-        "wrk_threads": 1,
-        "connections": args.connections,
-        "duration_s": args.duration,
-        "warm_up_s": WARM_UP_SECONDS,
-        "server_env": SERVER_ENV,
-    }
-
-
-def write_json(data: dict[str, Any]) -> None:
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(data, indent=2) + "\n")
+    return environment(
+        wrk_cpu=WRK_CPU,
+        wrk_threads=1,
+        connections=args.connections,
+        duration_s=args.duration,
+        warm_up_s=WARM_UP_SECONDS,
+        server_env=SERVER_ENV,
+    )
 
 
 # --- main -----------------------------------------------------------------------------------------------------
@@ -457,22 +336,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rest-bench-") as workdir:
         lua = Path(workdir) / "report.lua"
         lua.write_text(WRK_LUA)
-        server = start_server()
         try:
-            wait_ready(server)
+            server = start_server("rest", SERVER_ENV)
+        except (OSError, RuntimeError, TimeoutError) as error:
+            raise SystemExit(f"server did not start: {error}") from None
+        try:
             measurements = run_all(server, lua, args)
         finally:
-            server.stop()
+            server.stop(keep_log=True)
     print()
     print(report(measurements))
-    write_json({"environment": environment(args), "results": [asdict(m) for m in measurements]})
-    print(f"\nwritten to {RESULTS_PATH.relative_to(REPO_ROOT)}")
-    problems = log_problems(server.log)
+    path = write_json(
+        RESULTS_NAME, {"environment": bench_environment(args), "results": [asdict(m) for m in measurements]}
+    )
+    print(f"\nwritten to {path.relative_to(REPO_ROOT)}")
+    problems = log_problems(server.log_path)
     if not problems:
-        server.log.unlink()
+        server.log_path.unlink()
         print("server log: no errors or warnings")
         return
-    print(f"server log {server.log} (kept): {len(problems)} line(s) with errors or warnings, first ones:")
+    print(f"server log {server.log_path} (kept): {len(problems)} line(s) with errors or warnings, first ones:")
     for line in problems[:20]:
         print(f"  {line}")
 

@@ -45,29 +45,32 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from wsclient import (
+from harness import (
     CLIENT_CPU,
     SERVER_CPU,
     Child,
     Message,
     Server,
-    Subscription,
-    WsClient,
-    close_all,
-    core_times,
+    core_time,
     cpu_seconds,
-    environment,
-    gather_crowd,
     pin_to_cpu,
     raise_fd_limit,
     recv_async,
     rss_kb,
     start_child,
     start_server,
-    timed_subscribe,
     wait_for_quiet,
-    warm_up,
     write_json,
+)
+from wsclient import (
+    SERVER_ENV,
+    Subscription,
+    WsClient,
+    close_all,
+    gather_crowd,
+    timed_subscribe,
+    warm_up,
+    ws_environment,
 )
 
 DEFAULT_TOPICS = "BTCUSD:1,BTCUSD:5,BTCUSD:15,BTCUSD:60,ETHUSD:1,ETHUSD:5,ETHUSD:15,ETHUSD:60"
@@ -201,12 +204,12 @@ def probe_gap(args: argparse.Namespace) -> float:
 
 def probe(server: Server, args: argparse.Namespace, gap: float) -> Message:
     """Time new clients, with the server's CPU and anyone else's on its core meanwhile."""
-    cores, server_cpu, started = core_times(), cpu_seconds(server.pid), time.perf_counter()
+    then, server_cpu, started = core_time(SERVER_CPU), cpu_seconds(server.pid), time.perf_counter()
     probes = asyncio.run(probe_latencies(server.port, server.pid, args.probes, gap, args.connect_time_limit))
     wall = time.perf_counter() - started
     server_seconds = cpu_seconds(server.pid) - server_cpu
     # The server's system time includes the softirqs it ran, which /proc/stat counts apart from tasks.
-    core, then = core_times()[SERVER_CPU], cores[SERVER_CPU]
+    core = core_time(SERVER_CPU)
     others = core.tasks + core.softirq - then.tasks - then.softirq - server_seconds
     return latency_summary(probes) | {
         "wall_seconds": wall,
@@ -380,13 +383,13 @@ def main() -> None:
     print(f"capacity: {args.connections:,} connections over {args.client_processes} process(es) ...", flush=True)
     quiet = wait_for_quiet()
     try:
-        server = start_server({"BAR_BROADCASTER_INTERVAL": str(args.interval)})
+        server = start_server("ws-capacity", SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(args.interval)})
     except (OSError, RuntimeError, TimeoutError) as error:
         sys.exit(f"server did not start: {error}")
     result = measure(server, args) | {"busiest_core_before": quiet}
     for line in [*report(result, args), "", *target_lines(result), *warnings(result)]:
         print(line)
-    path = write_json("ws_capacity.json", {"settings": vars(args), "environment": environment(), "result": result})
+    path = write_json("ws_capacity.json", {"settings": vars(args), "environment": ws_environment(), "result": result})
     print(f"\nWritten to {path}")
 
 

@@ -47,29 +47,24 @@ from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from wsclient import (
+from harness import (
     CLIENT_CPU,
     SERVER_CPU,
     Child,
     CoreTimes,
     Message,
-    WsClient,
-    close_all,
     core_times,
     cpu_times,
-    environment,
     format_table,
-    gather_crowd,
     pin_to_cpu,
     raise_fd_limit,
     rss_kb,
     start_child,
     start_server,
-    unread_bytes,
     wait_for_quiet,
-    warm_up,
     write_json,
 )
+from wsclient import SERVER_ENV, WsClient, close_all, gather_crowd, unread_bytes, warm_up, ws_environment
 
 TOPIC = ("BTCUSD", "1")
 TARGET_US_PER_DELIVERY = 4.0
@@ -113,7 +108,7 @@ class Snapshot(NamedTuple):
     server_user: float
     server_system: float
     client_cpu: float
-    cores: list[CoreTimes]
+    cores: dict[int, CoreTimes]
     unread: int
 
 
@@ -197,7 +192,7 @@ def planned_runs(args: argparse.Namespace) -> list[Run]:
 def measure(run: Run, args: argparse.Namespace) -> Message:
     """One fresh server, one load process, one window; the raw and derived figures."""
     try:
-        server = start_server({"BAR_BROADCASTER_INTERVAL": str(run.interval)})
+        server = start_server("ws-fanout", SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(run.interval)})
     except (OSError, RuntimeError, TimeoutError) as error:
         # The message carries the server's last words.
         return asdict(run) | {"error": f"server did not start: {error}", "server_log": ""}
@@ -424,7 +419,7 @@ def main() -> None:
     print()
     for line in [*target_lines(results), *warnings(results)]:
         print(line)
-    path = write_json("ws_fanout.json", {"settings": vars(args), "environment": environment(), "runs": results})
+    path = write_json("ws_fanout.json", {"settings": vars(args), "environment": ws_environment(), "runs": results})
     print(f"\nWritten to {path}")
 
 

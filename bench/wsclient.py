@@ -1,341 +1,54 @@
-"""Shared machinery of the WebSocket benchmarks (`ws_fanout.py`, `ws_capacity.py`); not run by itself.
+"""The raw WebSocket client of the WebSocket benchmarks (`ws_fanout.py`, `ws_capacity.py`); not run by itself.
 
-- `WsClient`: a raw asyncio WebSocket client protocol (a BufferedProtocol over
-  loop.create_connection). It does the HTTP Upgrade by hand, subscribes to one topic, then only
-  counts the server's text frames by walking their headers, so one client process can absorb a
-  few hundred thousand frames per second without parsing JSON or allocating per read.
-- Server and client-process management: the server runs as `python -m app` pinned to one CPU with
-  its output in a temporary log; load clients run as spawned processes pinned to the other CPU and
-  talk to the driving script over a pipe.
-- Readers of /proc: a process's CPU time and resident memory, each core's busy time (to notice
-  other processes disturbing a run on a shared machine).
+`WsClient` is an asyncio WebSocket client protocol (a BufferedProtocol over loop.create_connection).
+It does the HTTP Upgrade by hand, subscribes to one topic, then only counts the server's text frames
+by walking their headers, so one client process can absorb a few hundred thousand frames per second
+without parsing JSON or allocating per read. Around it: opening and subscribing clients one by one or
+in bulk, and the server settings such clients need. Processes, /proc and reporting are in harness.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import fcntl
 import hashlib
 import json
-import multiprocessing
 import os
-import resource
-import socket
 import struct
-import subprocess
-import sys
-import tempfile
 import termios
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
-HOST = "127.0.0.1"
+from harness import CLIENT_CPU, CLK_TCK, HOST, Message, environment
+
 WS_PATH = "/api/v1/ws"
-SERVER_CPU = 0
-CLIENT_CPU = 1
-# Enough descriptors for 10,000 sockets plus the interpreter's own; root may raise the hard limit too.
-FD_LIMIT = 65536
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-# Settings every benchmark server gets: nobody is closed for silence or age during a run, and only
-# warnings are logged, so logging neither costs CPU nor floods the log during a measurement.
-BENCH_SERVER_ENV = {
+# Settings every WebSocket benchmark server gets: these clients send nothing but pongs, so nobody
+# must be closed for silence or age during a run; and only warnings are logged, so logging neither
+# costs CPU nor floods the log during a measurement. Everything else is the server's default
+# (config/defaults.toml), WS_PING_INTERVAL included.
+SERVER_ENV = {
     "WS_HEARTBEAT_INTERVAL": "3600",
     "WS_MAX_CONNECTION_LIFESPAN": "86400",
     "LOG_LEVEL": "WARNING",
 }
+
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _TEXT_FIN = 0x81
 _OP_TEXT, _OP_CLOSE, _OP_PING, _OP_PONG = 0x1, 0x8, 0x9, 0xA
 # An HTTP response head larger than this is not a WebSocket handshake.
 _MAX_HANDSHAKE = 16384
 
-Message = dict[str, Any]
 # A topic as the client names it: (symbol, resolution).
 Subscription = tuple[str, str]
-P = TypeVar("P")
 
 
-# --- /proc readers -------------------------------------------------------------------------------
-
-
-def cpu_times(pid: int) -> tuple[float, float]:
-    """User and system CPU seconds of `pid` (fields 14 and 15 of /proc/<pid>/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # The command name (field 2) may contain spaces, so count fields from after its closing ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of `pid`."""
-    return sum(cpu_times(pid))
-
-
-class CoreTimes(NamedTuple):
-    """CPU seconds one core spent running tasks (user + system), in softirq, and stolen by the host."""
-
-    tasks: float
-    softirq: float
-    steal: float
-
-
-def core_times() -> list[CoreTimes]:
-    """Per core, from /proc/stat; compared with a process's own time it reveals other load."""
-    cores = []
-    for line in Path("/proc/stat").read_text().splitlines():
-        name, *ticks = line.split()
-        if name.startswith("cpu") and name != "cpu":
-            user, nice, system, _idle, _iowait, _irq, softirq, steal = (int(t) for t in ticks[:8])
-            cores.append(CoreTimes((user + nice + system) / CLK_TCK, softirq / CLK_TCK, steal / CLK_TCK))
-    return cores
-
-
-def busiest_core(sample: float = 1.0) -> float:
-    """The largest share of a core that tasks and softirqs used over `sample` seconds."""
-    before = core_times()
-    time.sleep(sample)
-    after = core_times()
-    return max((a.tasks + a.softirq - b.tasks - b.softirq) / sample for a, b in zip(after, before, strict=True))
-
-
-def wait_for_quiet(threshold: float = 0.1, patience: float = 120.0) -> float:
-    """Wait (at most `patience` s) until no core is busier than `threshold`; the last reading.
-
-    The machine may be shared: another benchmark running at the same time would make both wrong.
-    """
-    deadline = time.monotonic() + patience
-    busiest = busiest_core()
-    while busiest > threshold and time.monotonic() < deadline:
-        print(f"  waiting: other processes keep a core {busiest:.0%} busy", flush=True)
-        time.sleep(4)
-        busiest = busiest_core()
-    return busiest
-
-
-def rss_kb(pid: int) -> int:
-    """Resident memory of `pid` in KiB (VmRSS of /proc/<pid>/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-# --- process setup -------------------------------------------------------------------------------
-
-
-def raise_fd_limit(wanted: int = FD_LIMIT) -> int:
-    """Raise this process's open-files limit as far as allowed; the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    for limit in ((wanted, max(wanted, hard)), (min(wanted, hard), hard)):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, limit)
-            return limit[0]
-        except (ValueError, OSError):
-            continue
-    return soft
-
-
-def pin_to_cpu(cpu: int) -> None:
-    os.sched_setaffinity(0, {cpu})
-
-
-def _prepare_server_process(cpu: int) -> None:
-    # Runs in the forked child before exec, so the limits and the pinning are the server's own.
-    pin_to_cpu(cpu)
-    raise_fd_limit()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-# aiohttp's start-up banner, which says nothing about the run.
-_BANNER = ("======== Running on ", "(Press CTRL+C to quit)")
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    """The last `lines` lines the server wrote, without its banner; empty if it said nothing else."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as error:
-        return f"(cannot read {path}: {error})"
-    said = [line for line in text.splitlines() if not line.startswith(_BANNER)]
-    return "\n".join(said[-lines:])
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM, wait up to `timeout`, then SIGKILL."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout)
-
-
-# --- the server ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    """A running `python -m app` and where its output goes; after stop(), what it said (`final_log`)."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    final_log: str = ""
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            code = self.process.returncode
-            raise RuntimeError(f"server exited with {code}; its log ends:\n{log_tail(self.log_path)}")
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop it, keep the tail of its log (shutdown included) and delete the log file."""
-        stop_process(self.process, timeout)
-        if self.log_path.exists():
-            self.final_log = log_tail(self.log_path)
-            self.log_path.unlink()
-
-
-def start_server(env: Mapping[str, str], *, cpu: int = SERVER_CPU, ready_timeout: float = 30.0) -> Server:
-    """Start the server pinned to `cpu` with `env` on top of BENCH_SERVER_ENV; returns once it accepts."""
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="ws-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
-    command = [sys.executable, "-m", "app", "--host", HOST, "--port", str(port)]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=os.environ | BENCH_SERVER_ENV | dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=lambda: _prepare_server_process(cpu),
-    )
-    log.close()
-    server = Server(process, port, Path(log.name))
-    try:
-        _wait_listening(server, ready_timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
-def _wait_listening(server: Server, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        server.check_alive()
-        try:
-            with socket.create_connection((HOST, server.port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"server not listening on port {server.port} after {timeout} s:\n{log_tail(server.log_path)}")
-
-
-# --- load-client processes -----------------------------------------------------------------------
-
-
-@dataclass
-class Child:
-    """A load-client process and the driver's end of its pipe."""
-
-    process: BaseProcess
-    pipe: Connection
-
-    def send(self, message: Message) -> None:
-        self.pipe.send(message)
-
-    def recv(self, timeout: float) -> Message:
-        """The child's next message; raises if it failed, died, or stayed silent for `timeout` s."""
-        if not self.pipe.poll(timeout):
-            state = "exited" if not self.process.is_alive() else "silent"
-            raise TimeoutError(f"client process {state} for {timeout} s (exit code {self.process.exitcode})")
-        try:
-            message: Message = self.pipe.recv()
-        except EOFError:
-            raise RuntimeError(f"client process died (exit code {self.process.exitcode})") from None
-        if "error" in message:
-            raise RuntimeError(f"client process failed: {message['error']}")
-        return message
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Let it close its sockets and exit; SIGTERM, then SIGKILL, if it does not in time."""
-        with contextlib.suppress(OSError):
-            self.pipe.send({"command": "stop"})
-        self.process.join(timeout)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout)
-        self.pipe.close()
-
-
-def start_child(main: Callable[[Connection, P], Awaitable[None]], params: P, *, cpu: int = CLIENT_CPU) -> Child:
-    """Run `asyncio.run(main(pipe, params))` in a fresh interpreter pinned to `cpu`."""
-    # Spawned rather than forked, so the client starts with nothing of the driver's state.
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_child_entry, args=(main, params, theirs, cpu), daemon=True)
-    process.start()
-    theirs.close()
-    return Child(process, ours)
-
-
-def _child_entry(main: Callable[[Connection, P], Awaitable[None]], params: P, pipe: Connection, cpu: int) -> None:
-    pin_to_cpu(cpu)
-    raise_fd_limit()
-    try:
-        asyncio.run(_as_coroutine(main(pipe, params)))
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            pipe.send({"error": f"{type(error).__name__}: {error}"})
-        raise
-
-
-async def _as_coroutine(awaitable: Awaitable[None]) -> None:
-    await awaitable
-
-
-async def recv_async(pipe: Connection, time_limit: float) -> Message:
-    """The driver's next message, without blocking the child's event loop."""
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(pipe.fileno(), readable)
-    try:
-        async with asyncio.timeout(time_limit):
-            await ready
-    finally:
-        loop.remove_reader(pipe.fileno())
-    message: Message = pipe.recv()
-    return message
+def ws_environment() -> dict[str, Any]:
+    """What the WebSocket benchmarks' figures depend on besides the code."""
+    return environment(client_cpu=CLIENT_CPU, clk_tck=CLK_TCK, server_env=SERVER_ENV)
 
 
 # --- the WebSocket client ------------------------------------------------------------------------
@@ -669,37 +382,3 @@ def warm_up(port: int, subscription: Subscription = ("BTCUSD", "1"), timeout: fl
         await asyncio.sleep(0.5)
 
     asyncio.run(run())
-
-
-# --- reporting -----------------------------------------------------------------------------------
-
-
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    cells = [list(headers), *([str(value) for value in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def write_json(name: str, data: Mapping[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / name
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
-
-
-def environment() -> dict[str, Any]:
-    """What the figures depend on besides the code."""
-    from importlib.metadata import version
-
-    return {
-        "python": sys.version.split()[0],
-        "aiohttp": version("aiohttp"),
-        "cpus": os.cpu_count(),
-        "server_cpu": SERVER_CPU,
-        "client_cpu": CLIENT_CPU,
-        "clk_tck": CLK_TCK,
-        # Everything else is the server's default (config/defaults.toml), WS_PING_INTERVAL included.
-        "server_env": BENCH_SERVER_ENV,
-    }
