@@ -27,6 +27,8 @@ class Hub:
         self.delivered = 0
         self.dropped = 0
         self._closing: set[asyncio.Task[None]] = set()
+        # Connections that have had an update dropped and may be falling behind for good.
+        self._behind: set[Connection] = set()
 
     @property
     def topics(self) -> list[Topic]:
@@ -46,6 +48,7 @@ class Hub:
         for topic in list(connection.topics):
             self.unsubscribe(connection, topic)
         self.connections.discard(connection)
+        self._behind.discard(connection)
 
     def subscribe(self, connection: Connection, topic: Topic) -> None:
         connection.topics.add(topic)
@@ -71,20 +74,28 @@ class Hub:
             if first:
                 await asyncio.sleep(0)
             chunk = subscribers[first : first + PUBLISH_CHUNK]
-            delivered = sum(1 for connection in chunk if connection.deliver(frame, limit, now))
+            delivered = 0
+            for connection in chunk:
+                if connection.deliver(frame, limit, now):
+                    delivered += 1
+                else:
+                    self._behind.add(connection)
             self.delivered += delivered
             self.dropped += len(chunk) - delivered
 
     def deliver(self, connection: Connection, frame: bytes, now: float) -> None:
         """Write `frame` to one connection, under the same buffer rule as a broadcast."""
-        connection.deliver(frame, self._send_buffer_limit, now)
+        if not connection.deliver(frame, self._send_buffer_limit, now):
+            self._behind.add(connection)
 
     def laggards(self, now: float) -> list[Connection]:
         """Connections that have been too far behind for longer than the timeout."""
+        # Only connections that have had an update dropped are looked at, not every connection per tick.
         deadline = now - self._slow_client_timeout
-        return [
-            c for c in self.connections if c.behind_since is not None and c.behind_since < deadline and not c.evicted
-        ]
+        for connection in list(self._behind):
+            if connection.behind_since is None or connection.evicted:
+                self._behind.discard(connection)
+        return [c for c in self._behind if c.behind_since is not None and c.behind_since < deadline]
 
     async def close(self, connections: Iterable[Connection], close: Close) -> None:
         """Close connections concurrently; a peer that does not answer in time is cut off."""
