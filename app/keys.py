@@ -6,10 +6,10 @@ from aiohttp import web
 
 from app.market.feed import MarketFeed
 from app.settings import Settings
+from app.ws.broadcaster import Broadcaster
 from app.ws.hub import Hub
-from app.ws.market_clock import MarketClock
 
 SETTINGS = web.AppKey("settings", Settings)
 FEED = web.AppKey("feed", MarketFeed)
 HUB = web.AppKey("hub", Hub)
-CLOCK = web.AppKey("clock", MarketClock)
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)

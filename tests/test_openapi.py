@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from openapi_spec_validator import OpenAPIV2SpecValidator, validate
 
-from app.api.openapi import DOCS_PATH, OPENAPI_PATH
+from app.paths import DOCS_PATH, OPENAPI_PATH
 from app.schemas.limits import MAX_BARS
 from tests.conftest import Client
 

@@ -17,8 +17,8 @@ import pytest
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
-from app.api.openapi import OPENAPI_PATH
 from app.main import create_app
+from app.paths import OPENAPI_PATH
 from app.settings import load_settings
 from tests.live_server import serving
 

@@ -8,8 +8,9 @@ from app.api import market_views
 from app.api.errors import unknown_symbol
 from app.api.history import fetch_history
 from app.api.openapi import json_input, operation, path_input, query_input
-from app.api.responses import json_response
-from app.keys import CLOCK, FEED, HUB
+from app.keys import BROADCASTER, FEED, HUB
+from app.paths import DATAFEED_PREFIX
+from app.responses import json_response
 from app.schemas.datafeed import (
     BarsQuerySchema,
     BarsSchema,
@@ -24,7 +25,7 @@ from app.schemas.datafeed import (
 )
 from app.schemas.limits import MAX_BARS
 
-PREFIX = "/api/v1/datafeed"
+PREFIX = DATAFEED_PREFIX
 routes = web.RouteTableDef()
 
 
@@ -116,7 +117,7 @@ async def quotes(request: web.Request) -> web.Response:
     response=DatafeedHealthSchema,
 )
 async def health(request: web.Request) -> web.Response:
-    feed, hub, clock = request.app[FEED], request.app[HUB], request.app[CLOCK]
+    feed, hub, broadcaster = request.app[FEED], request.app[HUB], request.app[BROADCASTER]
     body = {
         "status": "ok",
         "simulated": feed.simulated,
@@ -125,10 +126,10 @@ async def health(request: web.Request) -> web.Response:
         "connections": len(hub.connections),
         "topics": len(hub.topics),
         "broadcaster": {
-            "enabled": clock.enabled,
-            "running": clock.running,
-            "interval": clock.interval,
-            "ticks": clock.ticks,
+            "enabled": broadcaster.enabled,
+            "running": broadcaster.running,
+            "interval": broadcaster.interval,
+            "ticks": broadcaster.ticks,
             "delivered": hub.delivered,
             "dropped": hub.dropped,
         },

@@ -15,9 +15,9 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError
 from webargs.aiohttpparser import AIOHTTPParser
 
-from app.api.responses import json_response
+from app.paths import UDF_PREFIX
+from app.responses import json_response
 
-UDF_PREFIX = "/api/v1/udf"
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -7,12 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from app.api.openapi import API_TITLE, API_VERSION, DOCS_PATH, operation
-from app.api.responses import json_response
+from app.api.openapi import operation
+from app.paths import API_INDEX, API_PREFIX, CURRENT_API_VERSION, DOCS_PATH, HEALTH_PATH, VERSION_PATH, VERSIONS_PATH
+from app.responses import json_response
 from app.schemas.common import ApiIndexSchema, HealthSchema, VersionInfoSchema, VersionsSchema
 
-API_PREFIX = "/api/v1"
-CURRENT_VERSION = "v1"
 SUPPORT_CONTACT = "support@trading-pro.example"
 
 V1: dict[str, Any] = {
@@ -32,25 +31,6 @@ V2: dict[str, Any] = {
     "sunset_date": None,
 }
 
-API_INDEX: dict[str, Any] = {
-    "name": API_TITLE,
-    "version": API_VERSION,
-    "current_api_version": CURRENT_VERSION,
-    "documentation": DOCS_PATH,
-    "health": f"{API_PREFIX}/health",
-    "versions": f"{API_PREFIX}/versions",
-    "datafeed": f"{API_PREFIX}/datafeed",
-    "udf": f"{API_PREFIX}/udf",
-    "websockets": {
-        "bars": {
-            "endpoint": f"{API_PREFIX}/ws",
-            "docs": f"{API_PREFIX}/ws/asyncapi",
-            "spec": f"{API_PREFIX}/ws/asyncapi.json",
-            "operations": ["bars.subscribe", "bars.unsubscribe", "bars.update", "ping"],
-        }
-    },
-}
-
 routes = web.RouteTableDef()
 
 
@@ -65,24 +45,24 @@ async def index(request: web.Request) -> web.Response:
     return json_response(API_INDEX)
 
 
-@routes.get(f"{API_PREFIX}/health")
+@routes.get(HEALTH_PATH)
 @operation(tag="meta", summary="Health check", description="Liveness with the API version.", response=HealthSchema)
 async def health(request: web.Request) -> web.Response:
     body: dict[str, Any] = {
         "status": "ok",
         "message": "Trading Pro API is running",
         "timestamp": utc_timestamp(),
-        "api_version": CURRENT_VERSION,
+        "api_version": CURRENT_API_VERSION,
         "version_info": V1,
     }
     return json_response(body)
 
 
-@routes.get(f"{API_PREFIX}/versions")
+@routes.get(VERSIONS_PATH)
 @operation(tag="meta", summary="API versions", description="Every API version and its status.", response=VersionsSchema)
 async def versions(request: web.Request) -> web.Response:
     body = {
-        "current_version": CURRENT_VERSION,
+        "current_version": CURRENT_API_VERSION,
         "available_versions": [V1, V2],
         "documentation_url": DOCS_PATH,
         "support_contact": SUPPORT_CONTACT,
@@ -90,7 +70,7 @@ async def versions(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-@routes.get(f"{API_PREFIX}/version")
+@routes.get(VERSION_PATH)
 @operation(tag="meta", summary="This API version", description="Status of v1.", response=VersionInfoSchema)
 async def version(request: web.Request) -> web.Response:
     return json_response(V1)
@@ -99,4 +79,4 @@ async def version(request: web.Request) -> web.Response:
 async def add_version_header(request: web.Request, response: web.StreamResponse) -> None:
     """Every /api/v1 answer, errors and static files included, names the API version."""
     if request.path.startswith(API_PREFIX):
-        response.headers["X-API-Version"] = CURRENT_VERSION
+        response.headers["X-API-Version"] = CURRENT_API_VERSION

@@ -20,13 +20,9 @@ from aiohttp_apispec import (
 from marshmallow import Schema
 
 from app.api.errors import ValidatingParser
+from app.paths import API_TITLE, API_VERSION, DOCS_PATH, OPENAPI_PATH
 from app.schemas.common import ErrorSchema, ValidationErrorSchema
 from app.schemas.udf import UdfErrorSchema
-
-OPENAPI_PATH = "/api/v1/openapi.json"
-DOCS_PATH = "/api/v1/docs"
-API_TITLE = "Trading Pro API"
-API_VERSION = "1.0.0"
 
 F = TypeVar("F", bound=Callable[..., Any])
 

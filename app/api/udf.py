@@ -10,8 +10,9 @@ from app.api import market_views
 from app.api.errors import unknown_symbol
 from app.api.history import fetch_history
 from app.api.openapi import operation, query_input
-from app.api.responses import json_response
 from app.keys import FEED
+from app.paths import UDF_PREFIX
+from app.responses import json_response
 from app.schemas.datafeed import SearchResultSchema, SymbolInfoSchema
 from app.schemas.limits import MAX_BARS
 from app.schemas.udf import (
@@ -24,7 +25,7 @@ from app.schemas.udf import (
     UdfSymbolQuerySchema,
 )
 
-PREFIX = "/api/v1/udf"
+PREFIX = UDF_PREFIX
 routes = web.RouteTableDef()
 
 

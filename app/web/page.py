@@ -8,10 +8,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from app.api.meta import API_INDEX
-from app.api.responses import json_response
 from app.keys import FEED
 from app.market.resolutions import Resolution, parse_resolution
+from app.paths import API_INDEX
+from app.responses import json_response
 from app.web.vendor import setup_vendor
 
 ROOT = Path(__file__).resolve().parent.parent.parent

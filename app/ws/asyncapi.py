@@ -8,7 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from app.api.openapi import API_VERSION
+from app.paths import API_VERSION
 from app.schemas.datafeed import BarSchema
 from app.schemas.ws import BarsSubscriptionSchema, PingSchema, PongSchema, SubscriptionResponseSchema
 from app.settings import Settings

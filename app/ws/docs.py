@@ -5,12 +5,10 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from app.api.responses import json_response
 from app.keys import SETTINGS
+from app.paths import ASYNCAPI_JSON_PATH, ASYNCAPI_PAGE_PATH
+from app.responses import json_response
 from app.ws.asyncapi import asyncapi_document
-
-ASYNCAPI_JSON_PATH = "/api/v1/ws/asyncapi.json"
-ASYNCAPI_PAGE_PATH = "/api/v1/ws/asyncapi"
 
 routes = web.RouteTableDef()
 

@@ -12,7 +12,7 @@ import orjson
 from aiohttp import WSMsgType, web
 from marshmallow import ValidationError
 
-from app.keys import CLOCK, FEED, HUB, SETTINGS
+from app.keys import BROADCASTER, FEED, HUB, SETTINGS
 from app.market.resolutions import parse_resolution
 from app.schemas.ws import BarsSubscriptionSchema, EnvelopeSchema
 from app.ws import protocol
@@ -119,11 +119,11 @@ def _topic(request: web.Request, symbol: str, resolution_name: str) -> Topic | s
 
 async def _subscribe(request: web.Request, connection: Connection, symbol: str, resolution: str) -> None:
     settings = request.app[SETTINGS]
-    clock = request.app[CLOCK]
+    broadcaster = request.app[BROADCASTER]
     found = _topic(request, symbol, resolution)
     if isinstance(found, str):
         error = found
-    elif not clock.broadcasts(found):
+    elif not broadcaster.broadcasts(found):
         error = f"{found.name} is not broadcast by this server"
     elif found not in connection.topics and len(connection.topics) >= settings.ws_max_subscriptions:
         error = f"Subscription limit reached: at most {settings.ws_max_subscriptions} topics per connection"
@@ -132,7 +132,7 @@ async def _subscribe(request: web.Request, connection: Connection, symbol: str, 
         # Bring the topic up to date, join it, and start the client at the newest bar, so it is never
         # older than history and continues the topic's one stream.
         hub, now = request.app[HUB], asyncio.get_running_loop().time()
-        frame = await clock.join(found, now)
+        frame = await broadcaster.join(found, now)
         hub.subscribe(connection, found)
         if frame is not None:
             hub.deliver(connection, frame, now)

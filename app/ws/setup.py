@@ -1,4 +1,4 @@
-"""Wiring of the WebSocket feed: its route, its hub, the market clock and their lifetimes."""
+"""Wiring of the WebSocket feed: its route, its hub, the broadcaster and their lifetimes."""
 
 from __future__ import annotations
 
@@ -8,24 +8,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from app.keys import CLOCK, FEED, HUB, SETTINGS
+from app.keys import BROADCASTER, FEED, HUB, SETTINGS
+from app.paths import WS_PATH
 from app.ws import docs
+from app.ws.broadcaster import Broadcaster
 from app.ws.handler import websocket
 from app.ws.hub import Hub
 from app.ws.keepalive import Keepalive
-from app.ws.market_clock import MarketClock
 from app.ws.protocol import SHUTTING_DOWN
-
-WS_PATH = "/api/v1/ws"
 
 
 async def _run_background(app: web.Application) -> AsyncIterator[None]:
-    """The market clock (when enabled) and the keepalive sweep run while the app does."""
-    clock = app[CLOCK]
+    """The broadcaster (when enabled) and the keepalive sweep run while the app does."""
+    broadcaster = app[BROADCASTER]
     keepalive = Keepalive(app[HUB], app[SETTINGS].ws_ping_interval)
     tasks = [asyncio.create_task(keepalive.run())]
-    if clock.enabled:
-        tasks.append(asyncio.create_task(clock.run()))
+    if broadcaster.enabled:
+        tasks.append(asyncio.create_task(broadcaster.run()))
     yield
     for task in tasks:
         task.cancel()
@@ -41,10 +40,10 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def setup_ws(app: web.Application) -> None:
-    """The WebSocket route, its hub and clock; the clock runs while the app does."""
+    """The WebSocket route, its hub and broadcaster; the broadcaster runs while the app does."""
     settings = app[SETTINGS]
     hub = app[HUB] = Hub(settings.ws_send_buffer_limit, settings.ws_slow_client_timeout)
-    app[CLOCK] = MarketClock(
+    app[BROADCASTER] = Broadcaster(
         app[FEED],
         hub,
         settings.bar_broadcaster_interval,

@@ -1,4 +1,4 @@
-"""The market clock: every tick, the forming bar of each watched topic goes to its subscribers."""
+"""The broadcaster: every market tick, the forming bar of each watched topic goes to its subscribers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.ws.protocol import Topic, update_frame
 log = logging.getLogger(__name__)
 
 
-class MarketClock:
+class Broadcaster:
     """Publishes live bars from a `MarketFeed`; does no work for topics nobody watches."""
 
     def __init__(
@@ -39,7 +39,7 @@ class MarketClock:
         self.ticks = 0
 
     def broadcasts(self, topic: Topic) -> bool:
-        """Whether this clock streams `topic` (BAR_BROADCASTER_SYMBOLS/RESOLUTIONS; empty means all)."""
+        """Whether this broadcaster streams `topic` (BAR_BROADCASTER_SYMBOLS/RESOLUTIONS; empty means all)."""
         return (
             self.enabled
             and (not self._symbols or topic.symbol in self._symbols)
@@ -97,7 +97,7 @@ class MarketClock:
                     await self.tick(now)
                     self._hub.evict_laggards(now)
                 except Exception:
-                    log.exception("Market clock tick failed")
+                    log.exception("Broadcaster tick failed")
                 next_tick = max(next_tick + self.interval, loop.time())
                 await asyncio.sleep(next_tick - loop.time())
         finally:
