@@ -1,36 +1,50 @@
-"""`python -m app` as a real process on a free local port, for tests that need one."""
+"""`python -m app` as a real process on a local port: the one helper that pytest, the Node tests and the
+benchmarks use to start a server.
+
+From Python: `start(env)` or `with serving(env) as server:` gives a `LiveServer` once its health check
+answers; `server.restart()` brings it back on the same port (a client then reconnects to the same URL).
+From another language: `python -m tests.live_server [--port N] [NAME=VALUE ...]` prints the base URL on
+one line once the server is healthy, and stops it when its standard input closes or it gets SIGTERM.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
+import resource
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 HEALTH_PATH = "/api/v1/health"
-STARTUP_TIMEOUT = 20.0
+STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+# A free port can be taken by someone else between the probe and the server's bind.
 START_ATTEMPTS = 3
+# aiohttp's start-up banner, which says nothing about the run.
+_BANNER = ("======== Running on ", "(Press CTRL+C to quit)")
 
 
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
+        return int(probe.getsockname()[1])
 
 
 def is_healthy(url: str) -> bool:
-    """Whether the server answers its health check."""
+    """Whether the server answers its health check with 200."""
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return bool(response.status == 200)
@@ -38,48 +52,190 @@ def is_healthy(url: str) -> bool:
         return False
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server, killing it if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    process.terminate()
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The last `lines` lines the server wrote, without its banner."""
     try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        return f"(cannot read {path}: {error})"
+    said = [line for line in text.splitlines() if not line.startswith(_BANNER)]
+    return "\n".join(said[-lines:])
 
 
-def start(env: Mapping[str, str] = {}, args: tuple[str, ...] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """The server, once its health check answers; retried if the port got taken meanwhile.
+def _server_preexec(cpu: int | None, fd_limit: int | None) -> Callable[[], None] | None:
+    """What the forked child does before exec: pin itself to one core, raise its descriptor limit."""
+    if cpu is None and fd_limit is None:
+        return None
 
-    `args` replaces the default `--host/--port` flags (then `env` must name the port, as PORT).
-    """
-    for _ in range(START_ATTEMPTS):
-        port = int(env["PORT"]) if args is not None else free_port()
-        base_url = f"http://{HOST}:{port}"
-        flags = args if args is not None else ("--host", HOST, "--port", str(port))
-        command = [sys.executable, "-m", "app", *flags]
-        process = subprocess.Popen(command, cwd=ROOT, env=os.environ | dict(env), stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+    def prepare() -> None:
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        if fd_limit is not None:
+            _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            # Root may raise the hard limit too; anyone may raise the soft one up to the hard one.
+            wanted = fd_limit if os.geteuid() == 0 else min(fd_limit, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
+
+    return prepare
+
+
+class LiveServer:
+    """A running `python -m app`; its output goes to a log file whose tail explains any failure."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        port: int,
+        *,
+        cpu: int | None = None,
+        fd_limit: int | None = None,
+        args: Sequence[str] = (),
+    ) -> None:
+        self.env = dict(env)
+        self.port = port
+        self.cpu = cpu
+        self.fd_limit = fd_limit
+        self.args = tuple(args)
+        # What the server said, kept after stop() (the log file is then deleted).
+        self.final_log = ""
+        log = tempfile.NamedTemporaryFile(prefix="trading-pro-server-", suffix=".log", delete=False)  # noqa: SIM115
+        log.close()
+        self.log_path = Path(log.name)
+        self.process = self._spawn()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "app", "--host", HOST, "--port", str(self.port), *self.args]
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=os.environ | self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_server_preexec(self.cpu, self.fd_limit),
+            )
+
+    def check_alive(self) -> None:
+        """Raise, with the log's tail, if the process has exited."""
+        if self.process.poll() is not None:
+            code, tail = self.process.returncode, log_tail(self.log_path)
+            raise RuntimeError(f"server exited with {code}; its log ends:\n{tail}")
+
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Poll the health check: a listening socket alone does not prove the application serves.
+
+        Polling, not an event: nothing can be awaited across processes before the server listens.
+        """
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if is_healthy(base_url + HEALTH_PATH):
-                return process, base_url
+            self.check_alive()
+            if is_healthy(self.url(HEALTH_PATH)):
+                return
             try:
                 # Waiting on the process rather than sleeping notices at once if it exits.
-                process.wait(timeout=0.05)
+                self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 continue
-            break
-        stop(process)
-    raise RuntimeError(f"`{' '.join(command)}` did not become healthy (its output is in the captured stderr)")
+        self.check_alive()
+        raise TimeoutError(f"server on port {self.port} not healthy after {timeout} s:\n{log_tail(self.log_path)}")
+
+    def terminate(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM, wait up to `timeout`, then SIGKILL; the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+    def restart(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Stop the server and start it again on the same port, with the same settings."""
+        self.terminate()
+        self.process = self._spawn()
+        self.wait_healthy(timeout)
+
+    def stop(self, *, keep_log: bool = False) -> None:
+        """Stop it, keep the tail of its log in `final_log`, delete the log unless `keep_log`."""
+        self.terminate()
+        if self.log_path.exists():
+            self.final_log = log_tail(self.log_path)
+            if not keep_log:
+                self.log_path.unlink()
+
+
+def start(
+    env: Mapping[str, str] = {},
+    *,
+    port: int | None = None,
+    cpu: int | None = None,
+    fd_limit: int | None = None,
+    args: Sequence[str] = (),
+    timeout: float = STARTUP_TIMEOUT,
+) -> LiveServer:
+    """A server with `env` on top of this process's environment, once healthy.
+
+    `port=None` picks a free port (retried if it gets taken meanwhile); `cpu` pins the server to one
+    core; `fd_limit` raises its descriptor limit; `args` are extra command-line flags.
+    """
+    attempts = START_ATTEMPTS if port is None else 1
+    for attempt in range(attempts):
+        server = LiveServer(env, port or free_port(), cpu=cpu, fd_limit=fd_limit, args=args)
+        try:
+            server.wait_healthy(timeout)
+        except (RuntimeError, TimeoutError):
+            server.stop(keep_log=attempt + 1 == attempts)
+            if attempt + 1 == attempts:
+                raise
+            continue
+        return server
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 @contextmanager
-def serving(env: Mapping[str, str] = {}, args: tuple[str, ...] | None = None) -> Iterator[str]:
-    """The base URL of a running server, stopped on exit."""
-    process, base_url = start(env, args)
+def serving(env: Mapping[str, str] = {}, **options: Any) -> Iterator[LiveServer]:
+    """A running server (see `start` for the options), stopped on exit."""
+    server = start(env, **options)
     try:
-        yield base_url
+        yield server
     finally:
-        stop(process)
+        server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve for a process in another language: print the URL, stop on EOF of stdin or on SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m tests.live_server", description=__doc__)
+    parser.add_argument("--port", type=int, help="listen on this port (default: a free one)")
+    parser.add_argument("env", nargs="*", metavar="NAME=VALUE", help="settings for the server")
+    options = parser.parse_args(argv)
+    env = dict(item.split("=", 1) for item in options.env)
+    server = start(env, port=options.port)
+
+    def on_sigterm(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+    finally:
+        server.stop()
+        if server.process.returncode not in (0, -signal.SIGTERM):
+            print(server.final_log, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -73,8 +73,8 @@ def schemathesis_config() -> SchemathesisConfig:
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[str]:
     """Base URL of the app served by `python -m app` on a real socket."""
-    with serving({"BAR_BROADCASTER_ENABLED": "false", "LOG_LEVEL": "WARNING"}) as base_url:
-        yield base_url
+    with serving({"BAR_BROADCASTER_ENABLED": "false", "LOG_LEVEL": "WARNING"}) as server:
+        yield server.base_url
 
 
 def app_document() -> dict[str, Any]:

@@ -59,8 +59,8 @@ class Watched:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with serving({"BAR_BROADCASTER_INTERVAL": "0.2", "LOG_LEVEL": "WARNING"}) as base_url:
-        yield base_url
+    with serving({"BAR_BROADCASTER_INTERVAL": "0.2", "LOG_LEVEL": "WARNING"}) as live:
+        yield live.base_url
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,8 @@ def test_theme_switch(browser: Browser, server: str) -> None:
 
 def test_reconnects_after_the_socket_ends_without_a_gap(browser: Browser) -> None:
     env = {"BAR_BROADCASTER_INTERVAL": "0.2", "WS_MAX_CONNECTION_LIFESPAN": "2", "LOG_LEVEL": "WARNING"}
-    with serving(env) as base_url:
+    with serving(env) as live:
+        base_url = live.base_url
         watched = open_page(browser, f"{base_url}/?symbol=BTCUSD&resolution=1")
         page = watched.page
         page.wait_for_function(BARS_LOADED, arg=300)
@@ -208,8 +209,8 @@ def test_reconnects_after_the_socket_ends_without_a_gap(browser: Browser) -> Non
 
 
 def test_server_down_shows_a_readable_error(browser: Browser) -> None:
-    with serving({"LOG_LEVEL": "WARNING"}) as base_url:
-        watched = open_page(browser, f"{base_url}/?symbol=BTCUSD&resolution=1")
+    with serving({"LOG_LEVEL": "WARNING"}) as live:
+        watched = open_page(browser, f"{live.base_url}/?symbol=BTCUSD&resolution=1")
         watched.page.wait_for_function(BARS_LOADED, arg=300)
     page = watched.page
     page.wait_for_function("() => document.querySelector('#status').dataset.status === 'offline'", timeout=30_000)
