@@ -89,13 +89,13 @@ class LiveServer:
         *,
         cpu: int | None = None,
         fd_limit: int | None = None,
-        args: Sequence[str] = (),
+        args: Sequence[str] | None = None,
     ) -> None:
         self.env = dict(env)
         self.port = port
         self.cpu = cpu
         self.fd_limit = fd_limit
-        self.args = tuple(args)
+        self.args = args
         # What the server said, kept after stop() (the log file is then deleted).
         self.final_log = ""
         log = tempfile.NamedTemporaryFile(prefix="trading-pro-server-", suffix=".log", delete=False)  # noqa: SIM115
@@ -115,7 +115,8 @@ class LiveServer:
         return self.base_url + path
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "app", "--host", HOST, "--port", str(self.port), *self.args]
+        flags = ("--host", HOST, "--port", str(self.port)) if self.args is None else self.args
+        command = [sys.executable, "-m", "app", *flags]
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
                 command,
@@ -183,13 +184,14 @@ def start(
     port: int | None = None,
     cpu: int | None = None,
     fd_limit: int | None = None,
-    args: Sequence[str] = (),
+    args: Sequence[str] | None = None,
     timeout: float = STARTUP_TIMEOUT,
 ) -> LiveServer:
     """A server with `env` on top of this process's environment, once healthy.
 
     `port=None` picks a free port (retried if it gets taken meanwhile); `cpu` pins the server to one
-    core; `fd_limit` raises its descriptor limit; `args` are extra command-line flags.
+    core; `fd_limit` raises its descriptor limit; `args` replaces the `--host/--port` flags (then `env`
+    must name the port, as PORT, and `port` must be given).
     """
     attempts = START_ATTEMPTS if port is None else 1
     for attempt in range(attempts):

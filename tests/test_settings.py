@@ -11,7 +11,7 @@ import pytest
 
 from app.market.resolutions import Resolution
 from app.settings import SettingsError, load_settings
-from tests.live_server import free_port, serving
+from tests.live_server import free_port, is_healthy, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,10 +81,11 @@ def test_bad_value_stops_start_up_with_one_line() -> None:
 
 def test_port_flag_and_variable_both_work() -> None:
     flag_port, env_port = free_port(), free_port()
-    with serving({"PORT": str(flag_port)}, ("--host", "127.0.0.1", "--port", str(flag_port))) as url:
-        assert url.endswith(f":{flag_port}")
-    with serving({"PORT": str(env_port), "HOST": "127.0.0.1"}, ()) as url:
-        assert url.endswith(f":{env_port}")
+    flags = ("--host", "127.0.0.1", "--port", str(flag_port))
+    with serving({"PORT": str(env_port)}, port=flag_port, args=flags) as server:
+        assert is_healthy(server.url("/api/v1/health"))
+    with serving({"PORT": str(env_port), "HOST": "127.0.0.1"}, port=env_port, args=()) as server:
+        assert is_healthy(server.url("/api/v1/health"))
 
 
 def test_procfile_runs_the_package() -> None:
