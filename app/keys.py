@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from app.market.feed import MarketFeed
 from app.settings import Settings
-from app.ws.broadcaster import Broadcaster
-from app.ws.hub import Hub
+
+if TYPE_CHECKING:
+    # Neutral ground names the WebSocket room's classes for the type checker only, so a room that
+    # reads a key never loads ws/ through it.
+    from app.ws.broadcaster import Broadcaster
+    from app.ws.hub import Hub
 
 SETTINGS = web.AppKey("settings", Settings)
 FEED = web.AppKey("feed", MarketFeed)
-HUB = web.AppKey("hub", Hub)
-BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+BROADCASTER: web.AppKey[Broadcaster] = web.AppKey("broadcaster")

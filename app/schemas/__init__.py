@@ -1,0 +1,1 @@
+"""Marshmallow schemas, one source for validation, OpenAPI and AsyncAPI; imports market/ and neutral ground."""

@@ -1,0 +1,1 @@
+"""WebSocket transport, connections, hub, protocol, broadcaster; imports market/, schemas/, neutral; not api/, web/."""
