@@ -1,22 +1,34 @@
-"""Fixtures: the real app built by the factory, served on a real socket by pytest-aiohttp."""
+"""Fixtures: the real app built by the factory, served on a real socket by pytest-aiohttp; WebSocket client helpers."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import dataclasses
+import os
+import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 import pytest
-from aiohttp import web
+from aiohttp import ClientWebSocketResponse, WSMsgType, web
 from aiohttp.test_utils import TestClient
 
 from app.main import create_app
 from app.market.simulation import SimulatedFeed
+from app.paths import WS_PATH
 from app.settings import Settings, load_settings
 
 # Wednesday 2026-11-18 15:00:30 UTC: stocks, forex and crypto are all trading.
 FROZEN_NOW = 1_795_014_030
+# How long one WebSocket message may take to arrive, on a loaded two-core machine.
+RECEIVE_TIMEOUT = 5.0
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 Client = TestClient[web.Request, web.Application]
+Connect = Callable[..., Awaitable[Client]]
+Frame = dict[str, Any]
 
 
 @pytest.fixture
@@ -39,3 +51,91 @@ async def client(aiohttp_client: ClientFactory, settings: Settings, frozen_feed:
 async def live_client(aiohttp_client: ClientFactory, settings: Settings) -> Client:
     """A client of the app exactly as `python -m app` builds it, real clock included."""
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def make_client(aiohttp_client: ClientFactory, settings: Settings) -> Connect:
+    """A client of an app with the given setting overrides and (by default) a frozen market.
+
+    The broadcaster ticks every 20 ms unless `bar_broadcaster_interval` says otherwise.
+    """
+
+    async def make(feed: SimulatedFeed | None = None, **overrides: Any) -> Client:
+        configured = dataclasses.replace(settings, **({"bar_broadcaster_interval": 0.02} | overrides))
+        return await aiohttp_client(create_app(configured, feed=feed or SimulatedFeed(clock=lambda: FROZEN_NOW)))
+
+    return make
+
+
+async def send(ws: ClientWebSocketResponse, message_type: str, **payload: Any) -> None:
+    """Send one envelope `{"type": message_type, "payload": payload}`."""
+    await ws.send_str(orjson.dumps({"type": message_type, "payload": payload}).decode())
+
+
+async def receive(ws: ClientWebSocketResponse) -> Frame:
+    """The next frame, which must be a JSON text frame arriving within RECEIVE_TIMEOUT."""
+    message = await ws.receive(timeout=RECEIVE_TIMEOUT)
+    assert message.type is WSMsgType.TEXT, message
+    body: Frame = orjson.loads(message.data)
+    return body
+
+
+async def reply(ws: ClientWebSocketResponse, message_type: str) -> Frame:
+    """The next message of `message_type`, skipping bar updates that arrive meanwhile."""
+    for _ in range(1000):
+        body = await receive(ws)
+        if body["type"] == message_type:
+            return body
+        assert body["type"] == "bars.update"
+    pytest.fail(f"no {message_type}")
+
+
+async def updates(ws: ClientWebSocketResponse, count: int) -> list[Frame]:
+    """The next `count` `bars.update` frames, skipping any other message."""
+    found: list[Frame] = []
+    while len(found) < count:
+        body = await receive(ws)
+        if body["type"] == "bars.update":
+            found.append(body)
+    return found
+
+
+async def closed_with(ws: ClientWebSocketResponse) -> tuple[int | None, str]:
+    """Read until the server's close frame; its code and reason."""
+    for _ in range(10_000):
+        message = await ws.receive(timeout=RECEIVE_TIMEOUT)
+        if message.type is WSMsgType.CLOSE:
+            return message.data, message.extra or ""
+        if message.type in (WSMsgType.CLOSED, WSMsgType.ERROR):
+            return ws.close_code, ""
+    pytest.fail("the server never closed the socket")
+
+
+async def stalled_subscriber(client: Client, topics: list[tuple[str, str]]) -> socket.socket:
+    """A raw TCP WebSocket client with a tiny receive buffer that subscribes and then never reads."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, ("127.0.0.1", client.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET {WS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    head = b""
+    async with asyncio.timeout(RECEIVE_TIMEOUT):
+        while b"\r\n\r\n" not in head:
+            head += await loop.sock_recv(sock, 1)
+    assert head.startswith(b"HTTP/1.1 101")
+    for symbol, resolution in topics:
+        message = {"type": "bars.subscribe", "payload": {"symbol": symbol, "resolution": resolution}}
+        await loop.sock_sendall(sock, masked_text_frame(orjson.dumps(message)))
+    return sock
+
+
+def masked_text_frame(payload: bytes) -> bytes:
+    """A client-to-server text frame (clients must mask; a zero mask keeps it simple)."""
+    assert len(payload) < 126
+    return bytes((0x81, 0x80 | len(payload))) + b"\0\0\0\0" + payload

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -12,8 +11,9 @@ import pytest
 from app.schemas.ws import BarsSubscriptionSchema, SubscriptionResponseSchema
 from app.ws import protocol
 from tests.conftest import Client
+from tests.live_server import ROOT
 
-SPECS = Path(__file__).resolve().parent.parent / "node_modules" / "@asyncapi" / "specs" / "schemas"
+SPECS = ROOT / "node_modules" / "@asyncapi" / "specs" / "schemas"
 
 
 @pytest.fixture
