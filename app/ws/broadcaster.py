@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection
+from typing import NamedTuple
 
 from app.market.feed import MarketFeed
 from app.market.resolutions import Resolution
@@ -12,6 +13,13 @@ from app.ws.hub import Hub
 from app.ws.protocol import Topic, update_frame
 
 log = logging.getLogger(__name__)
+
+
+class Catchup(NamedTuple):
+    """A topic's frames to publish, in this order: a bar that closed since the last frame, the forming bar."""
+
+    closed: bytes | None
+    forming: bytes | None
 
 
 class Broadcaster:
@@ -46,38 +54,34 @@ class Broadcaster:
             and (not self._resolutions or topic.resolution in self._resolutions)
         )
 
+    def catch_up(self, topic: Topic) -> Catchup:
+        """Bring `topic` up to date; the frames that say so, which the caller publishes.
+
+        A tick sends both to the topic. A new subscriber joins between the two: the closed bar goes
+        to those already there (so they see its final state), the forming bar to the newcomer alone,
+        which the others get with the next tick. A newcomer costs O(1), not a broadcast, and per topic
+        `time` never goes back for anyone.
+        """
+        bar = self._feed.live_bar(topic.symbol, topic.resolution)
+        last = self._last_sent.pop(topic, None)
+        closed = None
+        if last is not None and (bar is None or bar.time > last):
+            closed = self._closed_frame(topic, last)
+        if bar is None:
+            return Catchup(closed, None)
+        self._last_sent[topic] = bar.time
+        return Catchup(closed, update_frame(topic, bar.json))
+
     async def tick(self, now: float) -> None:
-        """Bring every watched topic up to date."""
+        """Bring every watched topic up to date and publish what changed; forget unwatched topics."""
         self.ticks += 1
         watched = self._hub.topics
         for topic in watched:
-            frame = await self._catch_up(topic, now)
-            if frame is not None:
-                await self._hub.publish(topic, frame, now)
+            for frame in self.catch_up(topic):
+                if frame is not None:
+                    await self._hub.publish(topic, frame, now)
         for topic in self._last_sent.keys() - set(watched):
             del self._last_sent[topic]
-
-    async def join(self, topic: Topic, now: float) -> bytes | None:
-        """The frame to start a new subscriber with, which joins right after this call.
-
-        Subscribers already there get a bar that closed since the last tick (so they see its final
-        state) but not the forming bar, which the next tick brings: a newcomer costs O(1), not a
-        broadcast. Its first update is the newest bar and every later one continues the one stream.
-        """
-        return await self._catch_up(topic, now)
-
-    async def _catch_up(self, topic: Topic, now: float) -> bytes | None:
-        """Publish the final state of a bar closed since the last frame; the forming bar's frame."""
-        bar = self._feed.live_bar(topic.symbol, topic.resolution)
-        last = self._last_sent.pop(topic, None)
-        if last is not None and (bar is None or bar.time > last):
-            closed = self._closed_frame(topic, last)
-            if closed is not None:
-                await self._hub.publish(topic, closed, now)
-        if bar is None:
-            return None
-        self._last_sent[topic] = max(bar.time, self._last_sent.get(topic, bar.time))
-        return update_frame(topic, bar.json)
 
     def _closed_frame(self, topic: Topic, start_ms: int) -> bytes | None:
         # The bar's complete values, exactly as history will serve them from now on.

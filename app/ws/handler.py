@@ -129,13 +129,15 @@ async def _subscribe(request: web.Request, connection: Connection, symbol: str, 
         error = f"Subscription limit reached: at most {settings.ws_max_subscriptions} topics per connection"
     else:
         await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, _ok(found, f"Subscribed to {found.symbol}")))
-        # Bring the topic up to date, join it, and start the client at the newest bar, so it is never
-        # older than history and continues the topic's one stream.
+        # Bring the topic up to date for those already there, then join it and start the client at the
+        # newest bar, so it is never older than history and continues the topic's one stream.
         hub, now = request.app[HUB], asyncio.get_running_loop().time()
-        frame = await broadcaster.join(found, now)
+        catchup = broadcaster.catch_up(found)
+        if catchup.closed is not None:
+            await hub.publish(found, catchup.closed, now)
         hub.subscribe(connection, found)
-        if frame is not None:
-            hub.deliver(connection, frame, now)
+        if catchup.forming is not None:
+            hub.deliver(connection, catchup.forming, now)
         return
     await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, _error(symbol, resolution, error)))
 
