@@ -99,7 +99,6 @@ class Broadcaster:
                 now = loop.time()
                 try:
                     await self.tick(now)
-                    self._hub.evict_laggards(now)
                 except Exception:
                     log.exception("Broadcaster tick failed")
                 next_tick = max(next_tick + self.interval, loop.time())

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterable
 
 from app.ws.connection import Connection
-from app.ws.protocol import TOO_SLOW, Close, Topic
+from app.ws.protocol import Close, Topic
 
-log = logging.getLogger(__name__)
 # How long a close handshake may take before the socket is simply dropped.
 CLOSE_TIMEOUT = 2.0
 # Writes between two turns of the event loop during a broadcast (about a millisecond's worth).
@@ -19,11 +17,10 @@ PUBLISH_CHUNK = 256
 class Hub:
     """Every open connection and which topics each one follows."""
 
-    def __init__(self, send_buffer_limit: int, slow_client_timeout: float) -> None:
+    def __init__(self, send_buffer_limit: int) -> None:
         self.connections: set[Connection] = set()
         self._subscribers: dict[Topic, dict[Connection, None]] = {}
         self._send_buffer_limit = send_buffer_limit
-        self._slow_client_timeout = slow_client_timeout
         self.delivered = 0
         self.dropped = 0
         self._closing: set[asyncio.Task[None]] = set()
@@ -88,27 +85,24 @@ class Hub:
         if not connection.deliver(frame, self._send_buffer_limit, now):
             self._behind.add(connection)
 
-    def laggards(self, now: float) -> list[Connection]:
-        """Connections that have been too far behind for longer than the timeout."""
-        # Only connections that have had an update dropped are looked at, not every connection per tick.
-        deadline = now - self._slow_client_timeout
+    def laggards(self, behind_before: float) -> list[Connection]:
+        """Connections that have been too far behind since before `behind_before` (loop time, seconds)."""
+        # Only connections that have had an update dropped are looked at, not every connection.
         for connection in list(self._behind):
             if connection.behind_since is None or connection.evicted:
                 self._behind.discard(connection)
-        return [c for c in self._behind if c.behind_since is not None and c.behind_since < deadline]
+        return [c for c in self._behind if c.behind_since is not None and c.behind_since < behind_before]
 
     async def close(self, connections: Iterable[Connection], close: Close) -> None:
         """Close connections concurrently; a peer that does not answer in time is cut off."""
         await asyncio.gather(*(_close_one(c, close) for c in list(connections)))
 
-    def evict_laggards(self, now: float) -> None:
-        """Start closing every laggard in the background, so the caller (the clock) never waits."""
-        for connection in self.laggards(now):
-            log.warning("ws#%d evicted: %d updates unread", connection.id, connection.dropped)
-            connection.evicted = True
-            task = asyncio.create_task(_close_one(connection, TOO_SLOW))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+    def evict(self, connection: Connection, close: Close) -> None:
+        """Start closing `connection` in the background, so the caller never waits for the peer."""
+        connection.evicted = True
+        task = asyncio.create_task(_close_one(connection, close))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
 
 async def _close_one(connection: Connection, close: Close) -> None:

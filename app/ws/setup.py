@@ -20,8 +20,8 @@ from app.ws.protocol import SHUTTING_DOWN
 
 async def _run_background(app: web.Application) -> AsyncIterator[None]:
     """The broadcaster (when enabled) and the keepalive sweep run while the app does."""
-    broadcaster = app[BROADCASTER]
-    keepalive = Keepalive(app[HUB], app[SETTINGS].ws_ping_interval)
+    broadcaster, settings = app[BROADCASTER], app[SETTINGS]
+    keepalive = Keepalive(app[HUB], settings.ws_ping_interval, settings.ws_slow_client_timeout)
     tasks = [asyncio.create_task(keepalive.run())]
     if broadcaster.enabled:
         tasks.append(asyncio.create_task(broadcaster.run()))
@@ -42,7 +42,7 @@ async def _close_sockets(app: web.Application) -> None:
 def setup_ws(app: web.Application) -> None:
     """The WebSocket route, its hub and broadcaster; the broadcaster runs while the app does."""
     settings = app[SETTINGS]
-    hub = app[HUB] = Hub(settings.ws_send_buffer_limit, settings.ws_slow_client_timeout)
+    hub = app[HUB] = Hub(settings.ws_send_buffer_limit)
     app[BROADCASTER] = Broadcaster(
         app[FEED],
         hub,
