@@ -8,6 +8,7 @@ from aiohttp import web
 
 from app.market.feed import MarketFeed
 from app.settings import Settings
+from app.stats import BroadcasterStatsSource, FanoutStatsSource
 
 if TYPE_CHECKING:
     # Neutral ground names the WebSocket room's classes for the type checker only, so a room that
@@ -19,3 +20,6 @@ SETTINGS = web.AppKey("settings", Settings)
 FEED = web.AppKey("feed", MarketFeed)
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 BROADCASTER: web.AppKey[Broadcaster] = web.AppKey("broadcaster")
+# What other rooms may read of the hub and the broadcaster (the same objects, seen through neutral protocols).
+FANOUT_STATS = web.AppKey("fanout_stats", FanoutStatsSource)
+BROADCASTER_STATS = web.AppKey("broadcaster_stats", BroadcasterStatsSource)

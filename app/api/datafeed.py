@@ -8,7 +8,7 @@ from app.api import market_views
 from app.api.errors import unknown_symbol
 from app.api.history import fetch_history
 from app.api.openapi import json_input, operation, path_input, query_input
-from app.keys import BROADCASTER, FEED, HUB
+from app.keys import BROADCASTER_STATS, FANOUT_STATS, FEED
 from app.paths import DATAFEED_PREFIX
 from app.responses import json_response
 from app.schemas.datafeed import (
@@ -117,21 +117,22 @@ async def quotes(request: web.Request) -> web.Response:
     response=DatafeedHealthSchema,
 )
 async def health(request: web.Request) -> web.Response:
-    feed, hub, broadcaster = request.app[FEED], request.app[HUB], request.app[BROADCASTER]
+    feed = request.app[FEED]
+    fanout, broadcaster = request.app[FANOUT_STATS].stats(), request.app[BROADCASTER_STATS].stats()
     body = {
         "status": "ok",
         "simulated": feed.simulated,
         "symbols_loaded": len(feed.instruments),
-        "subscribers": hub.subscriber_count,
-        "connections": len(hub.connections),
-        "topics": len(hub.topics),
+        "subscribers": fanout.subscribers,
+        "connections": fanout.connections,
+        "topics": fanout.topics,
         "broadcaster": {
             "enabled": broadcaster.enabled,
             "running": broadcaster.running,
             "interval": broadcaster.interval,
             "ticks": broadcaster.ticks,
-            "delivered": hub.delivered,
-            "dropped": hub.dropped,
+            "delivered": fanout.delivered,
+            "dropped": fanout.dropped,
         },
     }
     return json_response(body)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from app.market.feed import MarketFeed
 from app.market.resolutions import Resolution
+from app.stats import BroadcasterStats
 from app.ws.hub import Hub
 from app.ws.protocol import Topic, update_frame
 
@@ -45,6 +46,10 @@ class Broadcaster:
         self._last_sent: dict[Topic, int] = {}
         self.running = False
         self.ticks = 0
+
+    def stats(self) -> BroadcasterStats:
+        """Whether it is enabled and running, its interval (seconds) and ticks since start."""
+        return BroadcasterStats(self.enabled, self.running, self.interval, self.ticks)
 
     def broadcasts(self, topic: Topic) -> bool:
         """Whether this broadcaster streams `topic` (BAR_BROADCASTER_SYMBOLS/RESOLUTIONS; empty means all)."""

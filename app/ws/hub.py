@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from app.stats import FanoutStats
 from app.ws.connection import Connection
 from app.ws.protocol import Close, Topic
 
@@ -32,10 +33,10 @@ class Hub:
         """Topics with at least one subscriber."""
         return list(self._subscribers)
 
-    @property
-    def subscriber_count(self) -> int:
-        """Connections following at least one topic."""
-        return sum(1 for c in self.connections if c.topics)
+    def stats(self) -> FanoutStats:
+        """Connections, subscribers and topics now; updates delivered and dropped since start."""
+        subscribers = sum(1 for c in self.connections if c.topics)
+        return FanoutStats(len(self.connections), subscribers, len(self._subscribers), self.delivered, self.dropped)
 
     def add(self, connection: Connection) -> None:
         self.connections.add(connection)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from app.keys import BROADCASTER, FEED, HUB, SETTINGS
+from app.keys import BROADCASTER, BROADCASTER_STATS, FANOUT_STATS, FEED, HUB, SETTINGS
 from app.paths import WS_PATH
 from app.ws import docs
 from app.ws.broadcaster import Broadcaster
@@ -51,6 +51,7 @@ def setup_ws(app: web.Application) -> None:
         symbols=settings.bar_broadcaster_symbols,
         resolutions=settings.bar_broadcaster_resolutions,
     )
+    app[FANOUT_STATS], app[BROADCASTER_STATS] = hub, app[BROADCASTER]
     app.router.add_get(WS_PATH, websocket)
     app.router.add_routes(docs.routes)
     app.cleanup_ctx.append(_run_background)
