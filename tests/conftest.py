@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from app.main import create_app
 from app.market.simulation import SimulatedFeed
-from app.paths import WS_PATH
+from app.paths import DATAFEED_PREFIX, WS_PATH
 from app.settings import Settings, load_settings
 
 # Wednesday 2026-11-18 15:00:30 UTC: stocks, forex and crypto are all trading.
@@ -29,6 +29,7 @@ ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, we
 Client = TestClient[web.Request, web.Application]
 Connect = Callable[..., Awaitable[Client]]
 Frame = dict[str, Any]
+BARS_PATH = f"{DATAFEED_PREFIX}/bars"
 
 
 @pytest.fixture
@@ -51,6 +52,32 @@ async def client(aiohttp_client: ClientFactory, settings: Settings, frozen_feed:
 async def live_client(aiohttp_client: ClientFactory, settings: Settings) -> Client:
     """A client of the app exactly as `python -m app` builds it, real clock included."""
     return await aiohttp_client(create_app(settings))
+
+
+async def fetch_bars(
+    client: Client, symbol: str, resolution: str, from_time: int, to_time: int, count_back: int = 0
+) -> list[Frame]:
+    """Bars from `GET /api/v1/datafeed/bars` over real HTTP (`time` in ms), which must answer 200."""
+    params = {"symbol": symbol, "resolution": resolution, "from_time": from_time, "to_time": to_time}
+    response = await client.get(BARS_PATH, params={k: str(v) for k, v in (params | {"count_back": count_back}).items()})
+    assert response.status == 200, await response.text()
+    bars: list[Frame] = (await response.json())["bars"]
+    return bars
+
+
+def aggregate(bars: list[Frame], time: int) -> Frame:
+    """The bar stamped `time` (ms) covering consecutive `bars`.
+
+    First open, max high, min low, last close, summed volume (a float sum: compare it with `pytest.approx`).
+    """
+    return {
+        "time": time,
+        "open": bars[0]["open"],
+        "high": max(bar["high"] for bar in bars),
+        "low": min(bar["low"] for bar in bars),
+        "close": bars[-1]["close"],
+        "volume": sum(bar["volume"] for bar in bars),
+    }
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ import pytest
 
 from app.market.resolutions import DAY, Resolution
 from app.market.simulation import SimulatedFeed
-from tests.conftest import FROZEN_NOW, Client
-
-BARS = "/api/v1/datafeed/bars"
+from tests.api.conftest import assert_quote_agrees_with_bars
+from tests.conftest import BARS_PATH, FROZEN_NOW, Client, Connect, aggregate, fetch_bars
 
 
 async def get_json(client: Client, path: str, status: int = 200, **params: Any) -> Any:
@@ -66,9 +65,18 @@ async def test_resolve_unknown_symbol_is_404(client: Client) -> None:
     assert "NOPE" in body["detail"]
 
 
+async def test_bars_of_an_unknown_symbol_are_a_json_404(client: Client) -> None:
+    body = await get_json(
+        client, BARS_PATH, status=404, symbol="nope", resolution="1D", from_time=0, to_time=FROZEN_NOW
+    )
+    assert body == {"detail": "Unknown symbol: NOPE"}
+
+
 async def test_bars_cover_from_inclusive_to_exclusive_in_milliseconds(client: Client) -> None:
     start = FROZEN_NOW - FROZEN_NOW % 3600 - 10 * 3600
-    body = await get_json(client, BARS, symbol="btcusd", resolution="60", from_time=start, to_time=start + 5 * 3600)
+    body = await get_json(
+        client, BARS_PATH, symbol="btcusd", resolution="60", from_time=start, to_time=start + 5 * 3600
+    )
     assert [b["time"] for b in body["bars"]] == [(start + i * 3600) * 1000 for i in range(5)]
     assert body["no_data"] is False
     assert set(body["bars"][0]) == {"time", "open", "high", "low", "close", "volume"}
@@ -76,75 +84,79 @@ async def test_bars_cover_from_inclusive_to_exclusive_in_milliseconds(client: Cl
 
 async def test_count_back_adds_earlier_bars(client: Client) -> None:
     start = FROZEN_NOW - FROZEN_NOW % 3600 - 10 * 3600
-    narrow = await get_json(client, BARS, symbol="BTCUSD", resolution="60", from_time=start, to_time=start + 7200)
+    narrow = await get_json(client, BARS_PATH, symbol="BTCUSD", resolution="60", from_time=start, to_time=start + 7200)
     extended = await get_json(
-        client, BARS, symbol="BTCUSD", resolution="60", from_time=start, to_time=start + 7200, count_back=5
+        client, BARS_PATH, symbol="BTCUSD", resolution="60", from_time=start, to_time=start + 7200, count_back=5
     )
     assert len(narrow["bars"]) == 2
     assert extended["bars"][-2:] == narrow["bars"]
     assert [b["time"] for b in extended["bars"]] == [(start + i * 3600) * 1000 for i in range(-3, 2)]
     wide = await get_json(
-        client, BARS, symbol="BTCUSD", resolution="60", from_time=start - 86400, to_time=start, count_back=5
+        client, BARS_PATH, symbol="BTCUSD", resolution="60", from_time=start - 86400, to_time=start, count_back=5
     )
     assert len(wide["bars"]) == 24, "count_back never trims a range that already has enough bars"
 
 
 @pytest.mark.parametrize(("alias", "name"), [("D", "1D"), ("W", "1W"), ("M", "1M"), ("d", "1D")])
 async def test_resolution_aliases(client: Client, alias: str, name: str) -> None:
-    by_alias = await get_json(client, BARS, symbol="MSFT", resolution=alias, from_time=0, to_time=FROZEN_NOW)
-    by_name = await get_json(client, BARS, symbol="MSFT", resolution=name, from_time=0, to_time=FROZEN_NOW)
+    by_alias = await get_json(client, BARS_PATH, symbol="MSFT", resolution=alias, from_time=0, to_time=FROZEN_NOW)
+    by_name = await get_json(client, BARS_PATH, symbol="MSFT", resolution=name, from_time=0, to_time=FROZEN_NOW)
     assert by_alias == by_name
     assert len(by_alias["bars"]) > 100
 
 
 async def test_no_data_only_when_nothing_exists_before_to_time(client: Client, frozen_feed: SimulatedFeed) -> None:
     start = frozen_feed.history_start(Resolution.M5)
-    before = await get_json(client, BARS, symbol="AAPL", resolution="5", from_time=start - DAY, to_time=start)
+    before = await get_json(client, BARS_PATH, symbol="AAPL", resolution="5", from_time=start - DAY, to_time=start)
     assert before == {"bars": [], "no_data": True}
     saturday = FROZEN_NOW - FROZEN_NOW % DAY - 4 * DAY
-    weekend = await get_json(client, BARS, symbol="AAPL", resolution="5", from_time=saturday, to_time=saturday + DAY)
+    weekend = await get_json(
+        client, BARS_PATH, symbol="AAPL", resolution="5", from_time=saturday, to_time=saturday + DAY
+    )
     assert weekend == {"bars": [], "no_data": False}, "an empty weekend is not the end of history"
     filled = await get_json(
-        client, BARS, symbol="AAPL", resolution="5", from_time=saturday, to_time=saturday + DAY, count_back=3
+        client, BARS_PATH, symbol="AAPL", resolution="5", from_time=saturday, to_time=saturday + DAY, count_back=3
     )
     assert len(filled["bars"]) == 3
     assert filled["bars"][-1]["time"] < saturday * 1000
 
 
-async def test_bars_up_to_now_include_the_forming_bar(client: Client, frozen_feed: SimulatedFeed) -> None:
-    body = await get_json(
-        client, BARS, symbol="ETHUSD", resolution="15", from_time=FROZEN_NOW - 3600, to_time=FROZEN_NOW + 3600
-    )
-    live = frozen_feed.live_bar("ETHUSD", Resolution.M15)
-    assert live is not None
-    assert body["bars"][-1] == {
-        "time": live.time,
-        "open": live.open,
-        "high": live.high,
-        "low": live.low,
-        "close": live.close,
-        "volume": live.volume,
-    }
-    assert body["bars"][-1]["time"] == Resolution.M15.period_start(FROZEN_NOW) * 1000
+@pytest.mark.parametrize(
+    ("symbol", "resolution", "finer"),
+    [
+        ("ETHUSD", "5", "1"),
+        ("BTCUSD", "15", "1"),
+        ("AAPL", "60", "1"),
+        ("EURUSD", "240", "1"),
+        ("AAPL", "1D", "1"),
+        ("USDJPY", "1D", "1"),
+        ("BTCUSD", "1W", "1D"),
+        ("AAPL", "1M", "1D"),
+    ],
+)
+async def test_the_forming_bar_is_the_aggregate_of_the_finer_bars_so_far(
+    make_client: Connect, symbol: str, resolution: str, finer: str
+) -> None:
+    """The newest bar, still forming, aggregates the finer bars `/bars` serves for its period so far."""
+    # 21 minutes into an hour, so every forming bar already spans several closed finer bars.
+    now = FROZEN_NOW + 21 * 60 + 4
+    client = await make_client(feed=SimulatedFeed(clock=lambda: now))
+    [forming] = await fetch_bars(client, symbol, resolution, now + 1, now + 1, count_back=1)
+    assert forming["time"] == Resolution(resolution).period_start(now) * 1000
+    parts = await fetch_bars(client, symbol, finer, forming["time"] // 1000, now + 1)
+    assert len(parts) > 1
+    expected = aggregate(parts, forming["time"])
+    assert forming == expected | {"volume": pytest.approx(expected["volume"])}
 
 
-async def test_quotes(client: Client) -> None:
-    response = await client.post("/api/v1/datafeed/quotes", json={"symbols": ["aapl", "BTCUSD", "nope"]})
+async def test_quotes_state_the_trading_day_that_bars_serve(client: Client) -> None:
+    response = await client.post("/api/v1/datafeed/quotes", json={"symbols": ["aapl", "BTCUSD", "EURUSD", "nope"]})
     assert response.status == 200
-    aapl, btc, unknown = await response.json()
-    assert aapl["s"] == "ok"
-    assert aapl["n"] == "AAPL"
-    values = aapl["v"]
-    assert values["bid"] < values["ask"]
-    assert values["low_price"] <= values["lp"] <= values["high_price"]
-    assert values["ch"] == pytest.approx(values["lp"] - values["prev_close_price"])
-    assert values["chp"] == pytest.approx(100 * values["ch"] / values["prev_close_price"], abs=0.01)
-    assert values["short_name"] == "AAPL"
-    assert values["exchange"] == "NASDAQ"
-    day = await get_json(client, BARS, symbol="AAPL", resolution="1D", from_time=FROZEN_NOW - DAY, to_time=FROZEN_NOW)
-    assert values["lp"] == day["bars"][-1]["close"]
-    assert values["open_price"] == day["bars"][-1]["open"]
-    assert btc["s"] == "ok"
+    aapl, btc, eur, unknown = await response.json()
+    assert [aapl["n"], btc["n"], eur["n"]] == ["AAPL", "BTCUSD", "EURUSD"]
+    await assert_quote_agrees_with_bars(client, aapl, "NASDAQ")
+    await assert_quote_agrees_with_bars(client, btc, "CRYPTO")
+    await assert_quote_agrees_with_bars(client, eur, "FX")
     assert unknown == {"s": "error", "n": "NOPE", "v": {"error": "Unknown symbol: NOPE"}}
 
 
@@ -160,5 +172,7 @@ async def test_datafeed_health(client: Client) -> None:
 async def test_the_real_clock_serves_current_bars(live_client: Client) -> None:
     response = await live_client.get("/api/v1/udf/time")
     now = int(await response.text())
-    body = await get_json(live_client, BARS, symbol="BTCUSD", resolution="1", from_time=now - 600, to_time=now + 60)
+    body = await get_json(
+        live_client, BARS_PATH, symbol="BTCUSD", resolution="1", from_time=now - 600, to_time=now + 60
+    )
     assert body["bars"][-1]["time"] // 1000 >= now - 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.api.conftest import assert_quote_agrees_with_bars
 from tests.conftest import FROZEN_NOW, Client
 
 UDF = "/api/v1/udf"
@@ -37,6 +38,11 @@ async def test_unknown_symbol_is_a_udf_error(client: Client) -> None:
     assert body["s"] == "error"
     assert "NOPE" in body["errmsg"]
     assert body["detail"] == body["errmsg"]
+
+
+async def test_history_of_an_unknown_symbol_is_a_udf_error(client: Client) -> None:
+    body = await get_json(client, "/history", status=404, symbol="nope", resolution="D", from_=0, to=FROZEN_NOW)
+    assert body == {"s": "error", "errmsg": "Unknown symbol: NOPE", "detail": "Unknown symbol: NOPE"}
 
 
 async def test_search(client: Client) -> None:
@@ -79,11 +85,15 @@ async def test_history_invalid_input_is_a_udf_error(client: Client) -> None:
     assert body["errmsg"]
 
 
-async def test_quotes(client: Client) -> None:
-    body = await get_json(client, "/quotes", symbols="AAPL,btcusd,NOPE")
+async def test_quotes_state_the_trading_day_that_bars_serve(client: Client) -> None:
+    body = await get_json(client, "/quotes", symbols="AAPL,btcusd,gbpusd,NOPE")
     assert body["s"] == "ok"
-    assert [q["n"] for q in body["d"]] == ["AAPL", "BTCUSD", "NOPE"]
-    assert [q["s"] for q in body["d"]] == ["ok", "ok", "error"]
+    assert [q["n"] for q in body["d"]] == ["AAPL", "BTCUSD", "GBPUSD", "NOPE"]
+    aapl, btc, gbp, unknown = body["d"]
+    await assert_quote_agrees_with_bars(client, aapl, "NASDAQ")
+    await assert_quote_agrees_with_bars(client, btc, "CRYPTO")
+    await assert_quote_agrees_with_bars(client, gbp, "FX")
+    assert unknown == {"s": "error", "n": "NOPE", "v": {"error": "Unknown symbol: NOPE"}}
 
 
 async def test_time_is_plain_seconds(client: Client) -> None:
