@@ -8,11 +8,13 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from app.paths import API_VERSION
+from app.market.resolutions import Resolution
+from app.paths import API_VERSION, WS_PATH
 from app.schemas.datafeed import BarSchema
 from app.schemas.ws import BarsSubscriptionSchema, PingSchema, PongSchema, SubscriptionResponseSchema
 from app.settings import Settings
 from app.ws import protocol
+from app.ws.protocol import Topic
 
 ASYNCAPI_VERSION = "2.6.0"
 _SCHEMAS: dict[str, type[Schema]] = {
@@ -22,6 +24,7 @@ _SCHEMAS: dict[str, type[Schema]] = {
     "Pong": PongSchema,
     "Bar": BarSchema,
 }
+_TOPIC_EXAMPLE = Topic("AAPL", Resolution.M1)
 _BAR_EXAMPLE = {"time": 1767225600000, "open": 190.12, "high": 190.4, "low": 189.95, "close": 190.33, "volume": 152300}
 
 
@@ -40,7 +43,11 @@ def _envelope(message_type: str, payload_schema: str, *, topic: bool = False) ->
         "payload": {"$ref": f"#/components/schemas/{payload_schema}"},
     }
     if topic:
-        properties["topic"] = {"type": "string", "description": "bars:SYMBOL:RESOLUTION", "example": "bars:AAPL:1"}
+        properties["topic"] = {
+            "type": "string",
+            "description": protocol.topic_name("SYMBOL", "RESOLUTION"),
+            "example": _TOPIC_EXAMPLE.name,
+        }
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
@@ -101,9 +108,9 @@ supersedes them, so it only misses intermediate states). A client that stays tha
 
 def asyncapi_document(settings: Settings, host: str, secure: bool) -> dict[str, Any]:
     """The AsyncAPI document for a server reached at `host` (ws, or wss when `secure`)."""
-    subscription = {"symbol": "AAPL", "resolution": "1"}
-    response = {"status": "ok", "symbol": "AAPL", "message": "Subscribed to AAPL", "topic": "bars:AAPL:1"}
-    unsubscribed = response | {"message": "Unsubscribed from AAPL"}
+    subscription = {"symbol": _TOPIC_EXAMPLE.symbol, "resolution": _TOPIC_EXAMPLE.resolution.value}
+    response = protocol.subscribed(_TOPIC_EXAMPLE)
+    unsubscribed = protocol.unsubscribed(_TOPIC_EXAMPLE)
     messages = {
         "BarsSubscribe": _message(protocol.SUBSCRIBE, "Follow a topic", "BarsSubscription", subscription),
         "BarsUnsubscribe": _message(protocol.UNSUBSCRIBE, "Stop following a topic", "BarsSubscription", subscription),
@@ -117,7 +124,9 @@ def asyncapi_document(settings: Settings, host: str, secure: bool) -> dict[str, 
         "BarsUnsubscribeResponse": _message(
             protocol.UNSUBSCRIBE_RESPONSE, "Unsubscription result", "SubscriptionResponse", unsubscribed
         ),
-        "BarsUpdate": _message(protocol.UPDATE, "The forming bar of a topic", "Bar", _BAR_EXAMPLE, topic="bars:AAPL:1"),
+        "BarsUpdate": _message(
+            protocol.UPDATE, "The forming bar of a topic", "Bar", _BAR_EXAMPLE, topic=_TOPIC_EXAMPLE.name
+        ),
         "Pong": _message(protocol.PONG, "Answer to ping with the server time (ms)", "Pong", {"time": 1767225600000}),
     }
 
@@ -131,7 +140,7 @@ def asyncapi_document(settings: Settings, host: str, secure: bool) -> dict[str, 
         "servers": {"trading-pro": {"url": host, "protocol": "wss" if secure else "ws", "description": "This server"}},
         "defaultContentType": "application/json",
         "channels": {
-            "/api/v1/ws": {
+            WS_PATH: {
                 "description": "The only channel: every message below travels on the one socket.",
                 "publish": {
                     "operationId": "sendToServer",

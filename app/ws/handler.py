@@ -6,28 +6,22 @@ import asyncio
 import logging
 import random
 import time
-from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 from marshmallow import ValidationError
 
 from app.keys import BROADCASTER, FEED, HUB, SETTINGS
-from app.market.resolutions import parse_resolution
 from app.schemas.ws import BarsSubscriptionSchema, EnvelopeSchema
 from app.ws import protocol
 from app.ws.connection import Connection
-from app.ws.protocol import INVALID_PAYLOAD, UNKNOWN_TYPE, Close, Topic
+from app.ws.protocol import Close, Topic, TopicError
 
 log = logging.getLogger(__name__)
 _envelope = EnvelopeSchema()
 _subscription = BarsSubscriptionSchema()
 # The smallest wait handed to receive(): aiohttp treats a timeout of 0 as "no timeout".
 _MIN_WAIT = 0.001
-
-
-def _reply(message_type: str, payload: dict[str, Any]) -> str:
-    return orjson.dumps({"type": message_type, "payload": payload}).decode()
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -74,7 +68,7 @@ async def _serve(request: web.Request, connection: Connection) -> Close | None:
             if close is not None:
                 return close
         elif message.type is WSMsgType.BINARY:
-            return INVALID_PAYLOAD
+            return protocol.INVALID_PAYLOAD
         elif message.type is WSMsgType.PONG:
             connection.last_pong_at = loop.time()
             connection.ping_sent_at = None
@@ -88,17 +82,17 @@ async def _handle(request: web.Request, connection: Connection, text: str) -> Cl
     try:
         envelope = _envelope.load(orjson.loads(text))
     except (orjson.JSONDecodeError, ValidationError, TypeError):
-        return INVALID_PAYLOAD
+        return protocol.INVALID_PAYLOAD
     message_type, payload = envelope["type"], envelope["payload"]
     if message_type == protocol.PING:
-        await connection.ws.send_str(_reply(protocol.PONG, {"time": int(time.time() * 1000)}))
+        await connection.ws.send_str(protocol.pong(int(time.time() * 1000)))
         return None
     if message_type not in (protocol.SUBSCRIBE, protocol.UNSUBSCRIBE):
-        return UNKNOWN_TYPE
+        return protocol.UNKNOWN_TYPE
     try:
         wanted = _subscription.load(payload)
     except ValidationError:
-        return INVALID_PAYLOAD
+        return protocol.INVALID_PAYLOAD
     if message_type == protocol.SUBSCRIBE:
         await _subscribe(request, connection, wanted["symbol"], wanted["resolution"])
     else:
@@ -106,60 +100,44 @@ async def _handle(request: web.Request, connection: Connection, text: str) -> Cl
     return None
 
 
-def _topic(request: web.Request, symbol: str, resolution_name: str) -> Topic | str:
-    """The topic asked for, or why it cannot be had."""
-    instrument = request.app[FEED].instrument(symbol)
-    if instrument is None:
-        return f"Unknown symbol: {symbol.upper()}"
-    resolution = parse_resolution(resolution_name)
-    if resolution is None:
-        return f"Unknown resolution: {resolution_name}"
-    return Topic(instrument.symbol, resolution)
+def _subscribable(request: web.Request, connection: Connection, symbol: str, resolution: str) -> Topic:
+    """The topic a `bars.subscribe` asks for; TopicError when it is unknown, not broadcast or over the limit."""
+    topic = protocol.find_topic(request.app[FEED], symbol, resolution)
+    if not request.app[BROADCASTER].broadcasts(topic):
+        raise TopicError(f"{topic.name} is not broadcast by this server")
+    limit = request.app[SETTINGS].ws_max_subscriptions
+    if topic not in connection.topics and len(connection.topics) >= limit:
+        raise TopicError(f"Subscription limit reached: at most {limit} topics per connection")
+    return topic
 
 
 async def _subscribe(request: web.Request, connection: Connection, symbol: str, resolution: str) -> None:
-    settings = request.app[SETTINGS]
-    broadcaster = request.app[BROADCASTER]
-    found = _topic(request, symbol, resolution)
-    if isinstance(found, str):
-        error = found
-    elif not broadcaster.broadcasts(found):
-        error = f"{found.name} is not broadcast by this server"
-    elif found not in connection.topics and len(connection.topics) >= settings.ws_max_subscriptions:
-        error = f"Subscription limit reached: at most {settings.ws_max_subscriptions} topics per connection"
-    else:
-        await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, _ok(found, f"Subscribed to {found.symbol}")))
-        # Bring the topic up to date for those already there, then join it and start the client at the
-        # newest bar, so it is never older than history and continues the topic's one stream.
-        hub, now = request.app[HUB], asyncio.get_running_loop().time()
-        catchup = broadcaster.catch_up(found)
-        if catchup.closed is not None:
-            await hub.publish(found, catchup.closed, now)
-        hub.subscribe(connection, found)
-        if catchup.forming is not None:
-            hub.deliver(connection, catchup.forming, now)
+    try:
+        topic = _subscribable(request, connection, symbol, resolution)
+    except TopicError as error:
+        await connection.ws.send_str(
+            protocol.reply(protocol.SUBSCRIBE_RESPONSE, protocol.refused(symbol, resolution, str(error)))
+        )
         return
-    await connection.ws.send_str(_reply(protocol.SUBSCRIBE_RESPONSE, _error(symbol, resolution, error)))
+    await connection.ws.send_str(protocol.reply(protocol.SUBSCRIBE_RESPONSE, protocol.subscribed(topic)))
+    # Bring the topic up to date for those already there, then join it and start the client at the
+    # newest bar, so it is never older than history and continues the topic's one stream.
+    hub, now = request.app[HUB], asyncio.get_running_loop().time()
+    catchup = request.app[BROADCASTER].catch_up(topic)
+    if catchup.closed is not None:
+        await hub.publish(topic, catchup.closed, now)
+    hub.subscribe(connection, topic)
+    if catchup.forming is not None:
+        hub.deliver(connection, catchup.forming, now)
 
 
 async def _unsubscribe(request: web.Request, connection: Connection, symbol: str, resolution: str) -> None:
-    found = _topic(request, symbol, resolution)
-    if isinstance(found, str):
-        payload = _error(symbol, resolution, found)
-    else:
-        request.app[HUB].unsubscribe(connection, found)
-        payload = _ok(found, f"Unsubscribed from {found.symbol}")
-    await connection.ws.send_str(_reply(protocol.UNSUBSCRIBE_RESPONSE, payload))
-
-
-def _ok(topic: Topic, message: str) -> dict[str, str]:
-    return {"status": "ok", "symbol": topic.symbol, "message": message, "topic": topic.name}
-
-
-def _error(symbol: str, resolution: str, message: str) -> dict[str, str]:
-    return {
-        "status": "error",
-        "symbol": symbol.upper(),
-        "message": message,
-        "topic": f"bars:{symbol.upper()}:{resolution}",
-    }
+    try:
+        topic = protocol.find_topic(request.app[FEED], symbol, resolution)
+    except TopicError as error:
+        await connection.ws.send_str(
+            protocol.reply(protocol.UNSUBSCRIBE_RESPONSE, protocol.refused(symbol, resolution, str(error)))
+        )
+        return
+    request.app[HUB].unsubscribe(connection, topic)
+    await connection.ws.send_str(protocol.reply(protocol.UNSUBSCRIBE_RESPONSE, protocol.unsubscribed(topic)))

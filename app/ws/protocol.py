@@ -1,12 +1,15 @@
-"""The WebSocket protocol's vocabulary: message types, topics, close codes and frames."""
+"""The WebSocket protocol's vocabulary: message types, topics, replies, close codes and frames."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
+import orjson
 from aiohttp import WSCloseCode
 
-from app.market.resolutions import Resolution
+from app.market.feed import MarketFeed
+from app.market.resolutions import Resolution, parse_resolution
 
 SUBSCRIBE = "bars.subscribe"
 UNSUBSCRIBE = "bars.unsubscribe"
@@ -17,6 +20,11 @@ PING = "ping"
 PONG = "pong"
 
 
+def topic_name(symbol: str, resolution: str) -> str:
+    """A topic's name on the wire: `bars:SYMBOL:RESOLUTION`."""
+    return f"bars:{symbol}:{resolution}"
+
+
 class Topic(NamedTuple):
     """A stream of one instrument's bars at one resolution."""
 
@@ -25,7 +33,52 @@ class Topic(NamedTuple):
 
     @property
     def name(self) -> str:
-        return f"bars:{self.symbol}:{self.resolution.value}"
+        return topic_name(self.symbol, self.resolution.value)
+
+
+class TopicError(Exception):
+    """Why a topic cannot be had; the message is for the client."""
+
+
+def find_topic(feed: MarketFeed, symbol: str, resolution: str) -> Topic:
+    """The topic a client names (symbol in any case, resolution or alias); TopicError for an unknown one."""
+    instrument = feed.instrument(symbol)
+    if instrument is None:
+        raise TopicError(f"Unknown symbol: {symbol.upper()}")
+    parsed = parse_resolution(resolution)
+    if parsed is None:
+        raise TopicError(f"Unknown resolution: {resolution}")
+    return Topic(instrument.symbol, parsed)
+
+
+def reply(message_type: str, payload: Mapping[str, object]) -> str:
+    """A server-to-client message as JSON text: `{"type": message_type, "payload": payload}`."""
+    return orjson.dumps({"type": message_type, "payload": payload}).decode()
+
+
+def pong(time_ms: int) -> str:
+    """The answer to `ping`: the server time in UTC milliseconds."""
+    return reply(PONG, {"time": time_ms})
+
+
+def subscribed(topic: Topic) -> dict[str, str]:
+    """Payload of an ok `bars.subscribe.response`."""
+    return {"status": "ok", "symbol": topic.symbol, "message": f"Subscribed to {topic.symbol}", "topic": topic.name}
+
+
+def unsubscribed(topic: Topic) -> dict[str, str]:
+    """Payload of an ok `bars.unsubscribe.response`."""
+    return subscribed(topic) | {"message": f"Unsubscribed from {topic.symbol}"}
+
+
+def refused(symbol: str, resolution: str, message: str) -> dict[str, str]:
+    """Payload of a (un)subscription response with status error, naming the topic as the client asked for it."""
+    return {
+        "status": "error",
+        "symbol": symbol.upper(),
+        "message": message,
+        "topic": topic_name(symbol.upper(), resolution),
+    }
 
 
 class Close(NamedTuple):
@@ -66,5 +119,5 @@ def text_frame(payload: bytes) -> bytes:
 
 def update_frame(topic: Topic, bar_json: bytes) -> bytes:
     """The `bars.update` frame for a topic's bar, already encoded."""
-    head = b'{"type":"bars.update","topic":"' + topic.name.encode() + b'","payload":'
+    head = b'{"type":"' + UPDATE.encode() + b'","topic":"' + topic.name.encode() + b'","payload":'
     return text_frame(head + bar_json + b"}")
