@@ -58,23 +58,30 @@ async def test_odd_symbols_are_404_or_422_never_500(client: Client, symbol: str)
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type"),
+    ("body", "content_type", "fields"),
     [
-        (b'{"symbols": [', "application/json"),
-        (b"[1, 2]", "application/json"),
-        (b'{"symbols": []}', "application/json"),
-        (b'{"symbols": "AAPL"}', "application/json"),
-        (b'{"symbols": [1, null]}', "application/json"),
-        (b'{"symbols": ["AAPL"], "extra": 1}', "application/json"),
-        (b'{"symbols": ["AAPL"]}', "text/plain"),
-        (b"\xff\xfe", "application/json"),
-        (b'{"symbols": [' + b'"AAPL",' * 60 + b'"AAPL"]}', "application/json"),
+        (b'{"symbols": [', "application/json", {"body"}),
+        (b"[1, 2]", "application/json", {"request"}),
+        (b'{"symbols": []}', "application/json", {"symbols"}),
+        (b'{"symbols": "AAPL"}', "application/json", {"symbols"}),
+        (b'{"symbols": [1, null]}', "application/json", {"symbols.0", "symbols.1"}),
+        (b'{"symbols": ["AAPL"], "extra": 1}', "application/json", {"extra"}),
+        (b'{"symbols": ["AAPL"]}', "text/plain", {"symbols"}),
+        (b"\xff\xfe", "application/json", {"body"}),
+        (b'{"symbols": [' + b'"AAPL",' * 60 + b'"AAPL"]}', "application/json", {"symbols"}),
     ],
 )
-async def test_bad_quote_bodies_are_422(client: Client, body: bytes, content_type: str) -> None:
+async def test_bad_quote_bodies_are_422_with_the_field_named(
+    client: Client, body: bytes, content_type: str, fields: set[str]
+) -> None:
     response = await client.post("/api/v1/datafeed/quotes", data=body, headers={"Content-Type": content_type})
     assert response.status == 422
-    assert (await response.json())["detail"]
+    answer = await response.json()
+    assert set(answer["errors"]) == fields, answer
+    for field, messages in answer["errors"].items():
+        assert messages
+        assert all(isinstance(m, str) and m for m in messages)
+        assert field in answer["detail"]
 
 
 async def test_oversized_body_is_a_json_413(client: Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -34,8 +35,12 @@ async def test_root_answers_json_clients_with_the_index(client: Client) -> None:
     assert (await response.json()) == await (await client.get("/api/v1")).json()
 
 
-async def test_root_serves_html_to_browsers(client: Client) -> None:
-    response = await client.get("/", headers={"Accept": "text/html"})
+@pytest.mark.parametrize(
+    "accept",
+    ["text/html", "*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"],
+)
+async def test_root_serves_html_to_browsers(client: Client, accept: str) -> None:
+    response = await client.get("/", headers={"Accept": accept})
     assert response.status == 200
     assert response.content_type == "text/html"
     assert "Simulated data" in await response.text()
@@ -84,6 +89,27 @@ async def test_version(client: Client) -> None:
 async def test_every_api_answer_names_the_version(client: Client, path: str) -> None:
     response = await client.get(path)
     assert response.headers["X-API-Version"] == "v1"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/api/v1/datafeed/quotes", b'{"symbols": ["AAPL"]}', 200),
+        ("POST", "/api/v1/datafeed/quotes", b'{"symbols": []}', 422),
+        ("POST", "/api/v1/datafeed/quotes", b"[" * (2 * 1024 * 1024), 413),
+        ("GET", "/api/v1/datafeed/quotes", b"", 405),
+        ("DELETE", "/api/v1/health", b"", 405),
+    ],
+)
+async def test_answers_to_other_methods_and_bodies_name_the_version(
+    client: Client, method: str, path: str, body: bytes, status: int
+) -> None:
+    # A stream, as aiohttp warns that a large body of raw bytes would hold up the event loop.
+    data = io.BytesIO(body) if body else None
+    response = await client.request(method, path, data=data, headers={"Content-Type": "application/json"})
+    assert response.status == status
+    assert response.headers["X-API-Version"] == "v1"
+    assert response.content_type == "application/json"
 
 
 async def test_unknown_path_is_a_json_404(client: Client) -> None:
