@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api import market_views
-from app.api.errors import unknown_symbol
+from app.api.errors import resolve_or_404
 from app.api.history import fetch_history
 from app.api.openapi import json_input, operation, path_input, query_input
 from app.keys import BROADCASTER_STATS, FANOUT_STATS, FEED
@@ -63,10 +63,7 @@ async def search(request: web.Request) -> web.Response:
 @path_input(SymbolPathSchema)
 async def resolve(request: web.Request) -> web.Response:
     feed = request.app[FEED]
-    symbol = request["match_info"]["symbol"]
-    instrument = feed.instrument(symbol)
-    if instrument is None:
-        raise unknown_symbol(symbol)
+    instrument = resolve_or_404(feed, request["match_info"]["symbol"])
     return json_response(market_views.symbol_info(instrument, feed.simulated))
 
 
@@ -86,10 +83,9 @@ async def resolve(request: web.Request) -> web.Response:
 )
 @query_input(BarsQuerySchema)
 async def bars(request: web.Request) -> web.Response:
-    q = request["querystring"]
-    history = fetch_history(
-        request.app[FEED], q["symbol"], q["resolution"], q["from_time"], q["to_time"], q["count_back"]
-    )
+    q, feed = request["querystring"], request.app[FEED]
+    instrument = resolve_or_404(feed, q["symbol"])
+    history = fetch_history(feed, instrument, q["resolution"], q["from_time"], q["to_time"], q["count_back"])
     body = b'{"bars":[' + b",".join(bar.json for bar in history.bars) + b'],"no_data":'
     body += b"true}" if history.no_data else b"false}"
     return web.Response(body=body, content_type="application/json")

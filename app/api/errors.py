@@ -15,6 +15,8 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError
 from webargs.aiohttpparser import AIOHTTPParser
 
+from app.market.feed import MarketFeed
+from app.market.instruments import Instrument
 from app.paths import UDF_PREFIX
 from app.responses import json_response
 
@@ -39,8 +41,12 @@ def invalid(errors: Mapping[str, list[str]]) -> ApiError:
     return ApiError(422, f"Invalid request. {summary}", errors)
 
 
-def unknown_symbol(symbol: str) -> ApiError:
-    return ApiError(404, f"Unknown symbol: {symbol}")
+def resolve_or_404(feed: MarketFeed, symbol: str) -> Instrument:
+    """The instrument for `symbol` (any case); an ApiError 404 `Unknown symbol` when the feed has none."""
+    instrument = feed.instrument(symbol)
+    if instrument is None:
+        raise ApiError(404, f"Unknown symbol: {symbol}")
+    return instrument
 
 
 def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from app.api.errors import invalid, unknown_symbol
+from app.api.errors import invalid
 from app.market.bars import History
 from app.market.feed import MarketFeed
+from app.market.instruments import Instrument
 from app.market.resolutions import Resolution
 from app.schemas.limits import MAX_BARS
 
 
 def fetch_history(
     feed: MarketFeed,
-    symbol: str,
+    instrument: Instrument,
     resolution: Resolution,
     start: int,
     end: int,
     count_back: int,
     names: tuple[str, str] = ("from_time", "to_time"),
 ) -> History:
-    """Bars for a validated request; 404 for an unknown symbol, 422 for a range too wide."""
-    instrument = feed.instrument(symbol)
-    if instrument is None:
-        raise unknown_symbol(symbol)
+    """Bars of `instrument` for a validated request; 422 for a range too wide."""
     start_name, end_name = names
     if end < start:
         raise invalid({end_name: [f"Must not be earlier than {start_name}."]})

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from app.api import market_views
-from app.api.errors import unknown_symbol
+from app.api.errors import resolve_or_404
 from app.api.history import fetch_history
 from app.api.openapi import operation, query_input
 from app.keys import FEED
@@ -50,10 +50,7 @@ async def config(request: web.Request) -> web.Response:
 @query_input(UdfSymbolQuerySchema)
 async def symbols(request: web.Request) -> web.Response:
     feed = request.app[FEED]
-    symbol = request["querystring"]["symbol"]
-    instrument = feed.instrument(symbol)
-    if instrument is None:
-        raise unknown_symbol(symbol)
+    instrument = resolve_or_404(feed, request["querystring"]["symbol"])
     return json_response(market_views.symbol_info(instrument, feed.simulated))
 
 
@@ -87,14 +84,14 @@ async def search(request: web.Request) -> web.Response:
 )
 @query_input(UdfHistoryQuerySchema)
 async def history(request: web.Request) -> web.Response:
-    q = request["querystring"]
-    feed = request.app[FEED]
-    found = fetch_history(feed, q["symbol"], q["resolution"], q["from_"], q["to"], q["countback"], names=("from", "to"))
+    q, feed = request["querystring"], request.app[FEED]
+    instrument = resolve_or_404(feed, q["symbol"])
+    found = fetch_history(feed, instrument, q["resolution"], q["from_"], q["to"], q["countback"], names=("from", "to"))
     bars = found.bars
     if not bars:
         body: dict[str, Any] = {"s": "no_data"}
         if not found.no_data:
-            earlier = feed.history(q["symbol"], q["resolution"], q["to"], q["to"], 1).bars
+            earlier = feed.history(instrument.symbol, q["resolution"], q["to"], q["to"], 1).bars
             body["nextTime"] = earlier[-1].time // 1000
         return json_response(body)
     return json_response(
