@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.schemas.fields import ResolutionField, SymbolField, timestamp
-from app.schemas.limits import MAX_BARS, MAX_QUERY_LENGTH, MAX_QUOTE_SYMBOLS, MAX_SEARCH_RESULTS
+from app.schemas.fields import ResolutionField, SymbolField, count_back_field, timestamp
+from app.schemas.limits import MAX_QUERY_LENGTH, MAX_QUOTE_SYMBOLS, MAX_SEARCH_RESULTS
 
 
 class QuerySchema(Schema):
@@ -93,11 +93,7 @@ class BarsQuerySchema(QuerySchema):
     resolution = ResolutionField(required=True)
     from_time = timestamp("Range start, inclusive", required=True)
     to_time = timestamp("Range end, exclusive", required=True)
-    count_back = fields.Integer(
-        load_default=0,
-        validate=validate.Range(min=0, max=MAX_BARS),
-        metadata={"description": f"Add earlier bars until at least this many are returned (at most {MAX_BARS})"},
-    )
+    count_back = count_back_field()
 
 
 class BarSchema(Schema):

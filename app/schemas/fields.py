@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from app.market.resolutions import ALIASES, Resolution, parse_resolution
-from app.schemas.limits import MAX_SYMBOL_LENGTH, MAX_TIMESTAMP
+from app.schemas.limits import MAX_BARS, MAX_SYMBOL_LENGTH, MAX_TIMESTAMP
 
 RESOLUTION_NAMES = [r.value for r in Resolution] + list(ALIASES)
 
@@ -74,5 +74,16 @@ def timestamp(description: str, **kwargs: Any) -> fields.Integer:
     return fields.Integer(
         validate=validate.Range(min=0, max=MAX_TIMESTAMP),
         metadata={"description": f"{description} (UTC seconds, 0 to {MAX_TIMESTAMP})"},
+        **kwargs,
+    )
+
+
+def count_back_field(**kwargs: Any) -> fields.Integer:
+    """How many bars a history answer holds at least: the datafeed's `count_back`, UDF's `countback` (default 0)."""
+    metadata = {"description": f"Add earlier bars until at least this many are returned (at most {MAX_BARS})"}
+    return fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_BARS),
+        metadata=metadata | kwargs.pop("metadata", {}),
         **kwargs,
     )

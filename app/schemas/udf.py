@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.schemas.datafeed import DatafeedConfigSchema, QuerySchema, QuoteSchema
-from app.schemas.fields import ResolutionField, SymbolField, SymbolListField, timestamp
-from app.schemas.limits import MAX_BARS, MAX_QUERY_LENGTH, MAX_QUOTE_SYMBOLS, MAX_SEARCH_RESULTS
+from app.schemas.fields import ResolutionField, SymbolField, SymbolListField, count_back_field, timestamp
+from app.schemas.limits import MAX_QUERY_LENGTH, MAX_QUOTE_SYMBOLS, MAX_SEARCH_RESULTS
 
 
 class UdfErrorSchema(Schema):
@@ -37,11 +37,7 @@ class UdfHistoryQuerySchema(QuerySchema):
     resolution = ResolutionField(required=True)
     from_ = timestamp("Range start, inclusive", required=True, data_key="from")
     to = timestamp("Range end, exclusive", required=True)
-    countback = fields.Integer(
-        load_default=0,
-        validate=validate.Range(min=0, max=MAX_BARS),
-        metadata={"description": f"Add earlier bars until at least this many are returned (at most {MAX_BARS})"},
-    )
+    countback = count_back_field()
 
 
 class UdfHistorySchema(Schema):
