@@ -55,6 +55,10 @@ class Instrument:
         """Volumes are simulated as integer counts of 1/volume_scale."""
         return int(10**self.volume_precision)
 
+    def volume(self, units: int) -> float:
+        """A volume counted in units of 1/volume_scale as clients see it (a whole number when precision is 0)."""
+        return units / self.volume_scale if self.volume_precision else units
+
     @property
     def tick_size(self) -> float:
         return self.minmov / self.pricescale

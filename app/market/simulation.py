@@ -115,7 +115,7 @@ class SimulatedFeed:
             high=today.high / scale,
             low=today.low / scale,
             prev_close=previous.close / scale,
-            volume=today.volume / inst.volume_scale if inst.volume_precision else today.volume,
+            volume=inst.volume(today.volume),
             change=change / scale,
             change_percent=round(100 * change / previous.close, 2),
         )
@@ -208,12 +208,11 @@ class SimulatedFeed:
             return None
         inst = path.instrument
         scale = inst.pricescale
-        volume = tick_bar.volume / inst.volume_scale if inst.volume_precision else tick_bar.volume
         return Bar(
             start * 1000,
             tick_bar.open / scale,
             tick_bar.high / scale,
             tick_bar.low / scale,
             tick_bar.close / scale,
-            volume,
+            inst.volume(tick_bar.volume),
         )
