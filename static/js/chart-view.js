@@ -1,5 +1,13 @@
 // The candlestick + volume chart of one topic: history, paging back, live updates, legend.
-/* global LightweightCharts */
+// The library's self-contained ES module build: its other build imports the bare specifier
+// "fancy-canvas", which a browser can only resolve through an import map.
+import {
+  CandlestickSeries,
+  CrosshairMode,
+  HistogramSeries,
+  createChart,
+} from "/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
+import { escapeHtml, formatPrice, formatVolume, pricePrecision } from "./format.js";
 
 const PAGE = 300;
 const THEMES = {
@@ -11,14 +19,14 @@ export class ChartView {
   constructor(container, legend, datafeed) {
     this.datafeed = datafeed;
     this.legend = legend;
-    this.chart = LightweightCharts.createChart(container, {
+    this.chart = createChart(container, {
       autoSize: true,
       layout: { attributionLogo: true },
       timeScale: { timeVisible: true, secondsVisible: false },
-      crosshair: { mode: LightweightCharts.CrosshairMode.Normal },
+      crosshair: { mode: CrosshairMode.Normal },
     });
-    this.candles = this.chart.addSeries(LightweightCharts.CandlestickSeries, {});
-    this.volume = this.chart.addSeries(LightweightCharts.HistogramSeries, {
+    this.candles = this.chart.addSeries(CandlestickSeries, {});
+    this.volume = this.chart.addSeries(HistogramSeries, {
       priceScaleId: "volume",
       priceFormat: { type: "volume" },
       lastValueVisible: false,
@@ -56,10 +64,8 @@ export class ChartView {
     this.resolution = resolution;
     this.noMoreHistory = false;
     this.loadingOlder = null;
-    const precision = Math.max(0, Math.round(Math.log10(symbolInfo.pricescale / symbolInfo.minmov)));
-    this.candles.applyOptions({
-      priceFormat: { type: "price", precision, minMove: symbolInfo.minmov / symbolInfo.pricescale },
-    });
+    const minMove = symbolInfo.minmov / symbolInfo.pricescale;
+    this.candles.applyOptions({ priceFormat: { type: "price", precision: pricePrecision(symbolInfo), minMove } });
     const horizon = Date.now() / 1000 + 86400 * 40;
     const { bars, noData } = await this.datafeed.fetchBars(symbolInfo.name, resolution, horizon, horizon, PAGE);
     if (generation !== this.generation) return;
@@ -133,8 +139,8 @@ export class ChartView {
       return;
     }
     const direction = bar.close >= bar.open ? "up" : "down";
-    const precision = Math.max(0, Math.round(Math.log10(this.info.pricescale / this.info.minmov)));
-    const price = (value) => `<span class="${direction}">${value.toFixed(precision)}</span>`;
+    const precision = pricePrecision(this.info);
+    const price = (value) => `<span class="${direction}">${formatPrice(value, precision)}</span>`;
     this.legend.innerHTML =
       `${name}O ${price(bar.open)} H ${price(bar.high)} L ${price(bar.low)} C ${price(bar.close)} ` +
       `V <span>${formatVolume(bar.volume)}</span>`;
@@ -145,15 +151,4 @@ export class ChartView {
 
 function toCandle(bar) {
   return { time: bar.time / 1000, open: bar.open, high: bar.high, low: bar.low, close: bar.close };
-}
-
-export function formatVolume(volume) {
-  if (volume >= 1e9) return `${(volume / 1e9).toFixed(2)}B`;
-  if (volume >= 1e6) return `${(volume / 1e6).toFixed(2)}M`;
-  if (volume >= 1e3) return `${(volume / 1e3).toFixed(2)}K`;
-  return String(Math.round(volume * 100) / 100);
-}
-
-export function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

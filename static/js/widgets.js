@@ -1,5 +1,5 @@
 // The page's smaller widgets: symbol search (keyboard usable) and the watchlist.
-import { escapeHtml } from "./chart-view.js";
+import { escapeHtml, formatPercent } from "./format.js";
 
 /** A search box listing matches from the datafeed; Enter or a click picks one. */
 export function setupSearch(input, list, datafeed, onPick) {
@@ -71,7 +71,7 @@ export function setupWatchlist(body, datafeed, symbols, onPick) {
       if (!row || quote.s !== "ok") continue;
       const direction = quote.v.ch >= 0 ? "up" : "down";
       row.cells[1].textContent = String(quote.v.lp);
-      row.cells[2].textContent = `${quote.v.chp >= 0 ? "+" : ""}${quote.v.chp.toFixed(2)}%`;
+      row.cells[2].textContent = formatPercent(quote.v.chp);
       row.cells[2].className = direction;
     }
   }, "watchlist");
