@@ -1,6 +1,5 @@
 // The chart page: wires the datafeed, the chart, the search box, the watchlist and the URL together.
-import { Datafeed, normaliseResolution } from "./datafeed.js";
-import { ChartView } from "./chart-view.js";
+import { Datafeed, DatafeedError, ErrorCode, normaliseResolution } from "./datafeed.js";
 import { markCurrent, setupSearch, setupWatchlist } from "./widgets.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,23 +11,43 @@ function showError(message) {
   $("error").hidden = !message;
 }
 
+/** What the page says when `symbol` cannot be shown: unknown symbol, server unreachable, or the server's words. */
+function explain(error, symbol) {
+  const code = error instanceof DatafeedError ? error.code : error;
+  if (code === ErrorCode.UNKNOWN_SYMBOL) return `Unknown symbol: ${symbol}`;
+  if (code === ErrorCode.NETWORK) return `Server unreachable: cannot load ${symbol}. Try again once it is back.`;
+  return `Cannot load the chart: ${error.message || error}`;
+}
+
 const datafeed = new Datafeed({
   onStatus: (status) => {
     $("status").dataset.status = status;
     $("status").textContent = status;
-    if (status === "offline") showError("The server cannot be reached; retrying…");
+    if (status === "offline") showError("Server unreachable; retrying…");
     if (status === "connected") showError("");
   },
 });
-const view = new ChartView(chartElement, $("legend"), datafeed);
+
+// Imported on its own so that the rest of the page works, and says why, when the chart library is missing.
+const view = await import("./chart-view.js").then(
+  ({ ChartView }) => new ChartView(chartElement, $("legend"), datafeed),
+  (error) => {
+    showError(
+      `The chart library did not load (${error.message}). It is served from node_modules: ` +
+        "run `npm ci` (`make run` does) and reload.",
+    );
+    return null;
+  },
+);
 
 function applyTheme(name) {
   document.documentElement.dataset.theme = name;
   localStorage.setItem("theme", name);
-  view.applyTheme(name);
+  if (view) view.applyTheme(name);
 }
 
 async function select(symbol, resolution) {
+  if (!view) return;
   const wanted = { symbol: symbol.toUpperCase(), resolution: normaliseResolution(resolution) };
   try {
     const info = await new Promise((resolve, reject) => datafeed.resolveSymbol(wanted.symbol, resolve, reject));
@@ -45,7 +64,7 @@ async function select(symbol, resolution) {
     await view.show(info, state.resolution);
     showError("");
   } catch (error) {
-    showError(error === "unknown_symbol" ? `Unknown symbol: ${wanted.symbol}` : `Cannot load the chart: ${error.message || error}`);
+    showError(explain(error, wanted.symbol));
   }
 }
 
@@ -62,5 +81,6 @@ datafeed.searchSymbols("", "", "", (all) => {
 });
 select(state.symbol, state.resolution);
 
-// For end-to-end tests and curious users: the page's live objects.
+// For end-to-end tests, the page-load benchmark and curious users: the page's live objects (`view` is
+// null when the chart library is missing).
 window.tradingPro = { datafeed, view, state, select };

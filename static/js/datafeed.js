@@ -13,7 +13,22 @@ const QUOTES_EVERY_MS = 5000;
 /** Connection states reported to `onStatus`. */
 export const Status = Object.freeze({ CONNECTING: "connecting", CONNECTED: "connected", RECONNECTING: "reconnecting", OFFLINE: "offline" });
 
-export class DatafeedError extends Error {}
+/** Why a request failed, in the words TradingView's `onError` callbacks expect. */
+export const ErrorCode = Object.freeze({
+  UNKNOWN_SYMBOL: "unknown_symbol", // the server answered 404
+  NETWORK: "network_error", // no answer: the server is down or unreachable
+  HTTP: "http_error", // any other error answer
+});
+
+/** A failed request: `code` is an `ErrorCode`, `status` the HTTP status (0 when there was no answer). */
+export class DatafeedError extends Error {
+  constructor(message, code, status = 0) {
+    super(message);
+    this.name = "DatafeedError";
+    this.code = code;
+    this.status = status;
+  }
+}
 
 export class Datafeed {
   /**
@@ -40,14 +55,31 @@ export class Datafeed {
   // --- REST -------------------------------------------------------------------------------
 
   async _get(path, params = {}) {
-    const url = new URL(this.baseUrl + path, this._origin());
+    const url = this._url(path);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
-    return this._json(await fetch(url));
+    return this._json(await this._fetch(url));
   }
 
+  _url(path) {
+    return new URL(this.baseUrl + path, this._origin());
+  }
+
+  /** `fetch` whose failure to get any answer is a DatafeedError with code NETWORK. */
+  async _fetch(url, init) {
+    try {
+      return await fetch(url, init);
+    } catch {
+      throw new DatafeedError(`Server unreachable: no answer from ${url.origin}`, ErrorCode.NETWORK);
+    }
+  }
+
+  /** The JSON body of a 2xx answer; otherwise a DatafeedError with the server's `detail`. */
   async _json(response) {
     const body = await response.json().catch(() => ({ detail: `HTTP ${response.status}` }));
-    if (!response.ok) throw new DatafeedError(body.detail || body.errmsg || `HTTP ${response.status}`);
+    if (!response.ok) {
+      const code = response.status === 404 ? ErrorCode.UNKNOWN_SYMBOL : ErrorCode.HTTP;
+      throw new DatafeedError(body.detail || body.errmsg || `HTTP ${response.status}`, code, response.status);
+    }
     return body;
   }
 
@@ -68,7 +100,7 @@ export class Datafeed {
   resolveSymbol(symbolName, onResolve, onError) {
     this._get(`${API}/resolve/${encodeURIComponent(symbolName)}`)
       .then((info) => setTimeout(() => onResolve(info), 0))
-      .catch(() => onError("unknown_symbol"));
+      .catch((error) => onError(error instanceof DatafeedError ? error.code : String(error)));
   }
 
   /** Bars in [from, to) seconds, extended back to countBack; times in ms as the library expects. */
@@ -91,14 +123,16 @@ export class Datafeed {
     return { bars: body.bars, noData: body.no_data };
   }
 
+  /** The server's clock in seconds; without an answer the callback is not called (the library keeps its own). */
   getServerTime(callback) {
-    fetch(new URL(this.baseUrl + UDF_TIME, this._origin()))
+    this._fetch(this._url(UDF_TIME))
       .then((response) => response.text())
-      .then((text) => callback(Number(text)));
+      .then((text) => callback(Number(text)))
+      .catch(() => {});
   }
 
   getQuotes(symbols, onData, onError) {
-    fetch(new URL(`${this.baseUrl}${API}/quotes`, this._origin()), {
+    this._fetch(this._url(`${API}/quotes`), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ symbols }),
@@ -157,7 +191,7 @@ export class Datafeed {
 
   _connect() {
     if (this._socket || this._closed) return;
-    const url = new URL(this.baseUrl + WS_PATH, this._origin());
+    const url = this._url(WS_PATH);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(url);
     this._socket = socket;
@@ -173,7 +207,10 @@ export class Datafeed {
       if (reconnected) this._fillGaps();
     };
     socket.onmessage = (event) => this._receive(event.data);
-    socket.onclose = () => {
+    // Browsers follow `error` with `close`; Node 20's WebSocket reports a refused connection with `error`
+    // alone and stays CONNECTING (nodejs/undici#3506). Either event ends this socket, once.
+    socket.onerror = socket.onclose = () => {
+      if (this._socket !== socket) return;
       clearInterval(this._timers.ping);
       this._socket = null;
       if (this._closed) return;

@@ -216,5 +216,5 @@ def test_server_down_shows_a_readable_error(browser: Browser) -> None:
     page.wait_for_function("() => document.querySelector('#status').dataset.status === 'offline'", timeout=30_000)
     banner = page.locator("#error")
     assert banner.is_visible()
-    assert "cannot be reached" in banner.inner_text()
+    assert "Server unreachable" in banner.inner_text()
     watched.screenshot("offline")
