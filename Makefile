@@ -27,7 +27,7 @@ run: install
 
 ## Lint, type-check, then every test: the datafeed module under Node, then pytest (browser tests included).
 test: lint chromium
-	node --experimental-websocket --test tests/js/
+	node --experimental-websocket --test --test-timeout=180000 tests/js/
 	$(BIN)/python -m pytest
 
 ## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
