@@ -8,9 +8,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from app.schemas.ws import BarsSubscriptionSchema, SubscriptionResponseSchema
+from app.paths import ASYNCAPI_JSON_PATH, WS_PATH
 from app.ws import protocol
-from tests.conftest import Client
+from tests.conftest import Client, Connect, reply, send, updates
 from tests.live_server import ROOT
 
 SPECS = ROOT / "node_modules" / "@asyncapi" / "specs" / "schemas"
@@ -60,12 +60,51 @@ async def test_every_message_has_a_payload_schema_and_a_valid_example(document: 
         jsonschema.Draft7Validator(schema).validate(example["payload"])
 
 
-async def test_payload_schemas_come_from_the_marshmallow_schemas(document: dict[str, Any]) -> None:
-    schemas = document["components"]["schemas"]
-    assert set(schemas["BarsSubscription"]["properties"]) == set(BarsSubscriptionSchema().fields)
-    assert schemas["BarsSubscription"]["required"] == ["symbol"]
-    assert set(schemas["SubscriptionResponse"]["properties"]) == set(SubscriptionResponseSchema().fields)
-    assert set(schemas["Bar"]["properties"]) == {"time", "open", "high", "low", "close", "volume"}
+def server_messages(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the document says the server sends: each message of the channel's subscribe operation, by name."""
+    [channel] = document["channels"].values()
+    names = [ref["$ref"].rsplit("/", 1)[-1] for ref in channel["subscribe"]["message"]["oneOf"]]
+    return {
+        document["components"]["messages"][name]["name"]: document["components"]["messages"][name] for name in names
+    }
+
+
+def matches(frame: dict[str, Any], message: dict[str, Any], document: dict[str, Any]) -> bool:
+    """Whether `frame` is valid under the message's payload schema (its $refs resolved in the document)."""
+    schema = message["payload"] | {"components": document["components"]}
+    return jsonschema.Draft7Validator(schema).is_valid(frame)
+
+
+async def test_frames_the_server_sends_match_the_document(make_client: Connect) -> None:
+    """Real frames, each valid under the message named by its type and under no other the server may send."""
+    client = await make_client()
+    document = await (await client.get(ASYNCAPI_JSON_PATH)).json()
+    frames: list[dict[str, Any]] = []
+    async with client.ws_connect(WS_PATH) as ws:
+        await send(ws, "bars.subscribe", symbol="aapl", resolution="5")
+        frames.append(await reply(ws, "bars.subscribe.response"))
+        frames += await updates(ws, 2)
+        await send(ws, "bars.subscribe", symbol="NOPE")
+        frames.append(await reply(ws, "bars.subscribe.response"))
+        await send(ws, "bars.unsubscribe", symbol="AAPL", resolution="5")
+        frames.append(await reply(ws, "bars.unsubscribe.response"))
+        await send(ws, "bars.unsubscribe", symbol="AAPL", resolution="7")
+        frames.append(await reply(ws, "bars.unsubscribe.response"))
+        await send(ws, "ping", anything=True)
+        frames.append(await reply(ws, "pong"))
+    assert [(f["type"], f["payload"].get("status")) for f in frames] == [
+        ("bars.subscribe.response", "ok"),
+        ("bars.update", None),
+        ("bars.update", None),
+        ("bars.subscribe.response", "error"),
+        ("bars.unsubscribe.response", "ok"),
+        ("bars.unsubscribe.response", "error"),
+        ("pong", None),
+    ]
+    messages = server_messages(document)
+    for frame in frames:
+        valid_under = [name for name, message in messages.items() if matches(frame, message, document)]
+        assert valid_under == [frame["type"]], frame
 
 
 async def test_rules_and_close_codes_are_documented(document: dict[str, Any]) -> None:
