@@ -33,6 +33,8 @@ class Keepalive:
         self._hub = hub
         self.interval = interval
         self.slow_client_timeout = slow_client_timeout
+        # Seconds between sweeps.
+        self.period = min(interval, slow_client_timeout) / SWEEPS_PER_INTERVAL
 
     def sweep(self, now: float) -> None:
         """Send the pings that are due; abort peers whose pong is overdue; start evicting laggards."""
@@ -52,7 +54,6 @@ class Keepalive:
     async def run(self) -> None:
         """Sweep until cancelled."""
         loop = asyncio.get_running_loop()
-        period = min(self.interval, self.slow_client_timeout) / SWEEPS_PER_INTERVAL
         while True:
             self.sweep(loop.time())
-            await asyncio.sleep(period)
+            await asyncio.sleep(self.period)
