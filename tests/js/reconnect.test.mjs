@@ -13,7 +13,7 @@ const BTC = { name: "BTCUSD", ticker: "BTCUSD" };
 const DOWN_BEFORE_MS = 5_000;
 const UP_AFTER_MS = 1_000;
 // How long a correct back-fill may take to reach the client once it has reconnected.
-const SETTLE_MS = 10_000;
+const SETTLE_MS = 5_000;
 
 test("a reconnection after an outage across a bar boundary leaves no bar stale or missing", { timeout: 150_000 }, async (t) => {
   let server = await startServer(ENV);
