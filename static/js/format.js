@@ -1,8 +1,11 @@
 // How the page writes numbers and text: prices, volumes, percentages, HTML-safe strings.
 
-/** Decimals an instrument's prices carry: log10(pricescale / minmov), e.g. 100/1 → 2, 100000/1 → 5. */
+/**
+ * Decimals an instrument's prices carry: log10(pricescale), as TradingView defines pricescale (100 → 2,
+ * 100000 → 5). `minmov` counts ticks and changes no decimal: 0.05 (minmov 5, pricescale 100) has two.
+ */
 export function pricePrecision(symbolInfo) {
-  return Math.max(0, Math.round(Math.log10(symbolInfo.pricescale / symbolInfo.minmov)));
+  return Math.max(0, Math.round(Math.log10(symbolInfo.pricescale)));
 }
 
 /** A price with exactly `precision` decimals: (41234.5, 2) → "41234.50". */

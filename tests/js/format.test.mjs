@@ -5,10 +5,10 @@ import { escapeHtml, formatPercent, formatPrice, formatVolume, pricePrecision } 
 
 const TEST = { timeout: 10_000 };
 
-test("pricePrecision counts the decimals of the tick size", TEST, () => {
+test("pricePrecision counts the decimals of pricescale, whatever the tick count minmov", TEST, () => {
   assert.equal(pricePrecision({ pricescale: 100, minmov: 1 }), 2);
   assert.equal(pricePrecision({ pricescale: 100000, minmov: 1 }), 5);
-  assert.equal(pricePrecision({ pricescale: 100, minmov: 5 }), 1);
+  assert.equal(pricePrecision({ pricescale: 100, minmov: 5 }), 2, "a tick of 0.05 has two decimals");
   assert.equal(pricePrecision({ pricescale: 1, minmov: 1 }), 0);
 });
 
