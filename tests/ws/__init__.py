@@ -19,11 +19,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from app.ws.connection import Connection
+from app.ws.hub import Hub
+from app.ws.protocol import text_frame
 
 # How long one frame may take to arrive, on a loaded two-core machine.
 RECEIVE_TIMEOUT = 5.0
 _PATH = "/ws"
 OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
+# Shrunken kernel buffers (bytes): a peer that does not read holds the server's writes back after a few KiB.
+SMALL_BUFFER = 4096
+# A frame far larger than those buffers, so most of it waits in the server's transport.
+BIG = text_frame(b"x" * (1 << 20))
+SMALL = text_frame(b'{"n":1}')
+MARKER = text_frame(b"marker")
 
 
 class Frame(NamedTuple):
@@ -86,10 +94,10 @@ class Peer:
         await asyncio.get_running_loop().sock_sendall(self.sock, header + b"\0\0\0\0" + payload)
 
 
-async def _handshake(port: int, receive_buffer: int | None) -> Peer:
+async def _handshake(port: int, small_buffers: bool) -> Peer:
     sock = socket.socket()
-    if receive_buffer is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    if small_buffers:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER)
     sock.setblocking(False)
     loop = asyncio.get_running_loop()
     await loop.sock_connect(sock, ("127.0.0.1", port))
@@ -109,13 +117,11 @@ async def _handshake(port: int, receive_buffer: int | None) -> Peer:
 
 
 @asynccontextmanager
-async def served(
-    count: int = 1, *, send_buffer: int | None = None, receive_buffer: int | None = None
-) -> AsyncIterator[list[tuple[Connection, Peer]]]:
+async def served(count: int = 1, *, small_buffers: bool = False) -> AsyncIterator[list[tuple[Connection, Peer]]]:
     """`count` open WebSockets as (server-side Connection, client Peer) pairs.
 
-    `send_buffer` and `receive_buffer` shrink the server's SO_SNDBUF and the peer's SO_RCVBUF, so a
-    peer that does not read makes the server's write buffer grow after a few kilobytes.
+    `small_buffers` shrinks the server's SO_SNDBUF and the peer's SO_RCVBUF to SMALL_BUFFER, so a peer
+    that does not read makes the server's write buffer grow after a few kilobytes.
     """
     accepted: asyncio.Queue[Connection] = asyncio.Queue()
 
@@ -124,8 +130,8 @@ async def served(
         await ws.prepare(request)
         transport = request.transport
         assert transport is not None
-        if send_buffer is not None:
-            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        if small_buffers:
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
         accepted.put_nowait(Connection(ws, transport, asyncio.get_running_loop().time()))
         async for _ in ws:  # answers the peer's close; pings and pongs are the test's business
             pass
@@ -138,10 +144,24 @@ async def served(
         pairs: list[tuple[Connection, Peer]] = []
         try:
             for _ in range(count):
-                peer = await _handshake(server.port, receive_buffer)
+                peer = await _handshake(server.port, small_buffers)
                 async with asyncio.timeout(RECEIVE_TIMEOUT):
                     pairs.append((await accepted.get(), peer))
             yield pairs
         finally:
             for _, peer in pairs:
                 peer.sock.close()
+
+
+@asynccontextmanager
+async def behind(hub: Hub, since: float) -> AsyncIterator[tuple[Connection, Peer]]:
+    """A connection of `hub` (whose limit must be under 1 MiB) behind since `since`, for real.
+
+    Its peer has not read BIG, written at `since - 1`, so SMALL was dropped at `since`.
+    """
+    async with served(small_buffers=True) as [(connection, peer)]:
+        hub.add(connection)
+        hub.deliver(connection, BIG, since - 1)
+        hub.deliver(connection, SMALL, since)
+        assert connection.behind_since == since
+        yield connection, peer

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -17,6 +19,7 @@ from app.paths import WS_PATH
 from app.settings import Settings
 from app.stats import BroadcasterStats
 from app.ws.broadcaster import Broadcaster, Catchup
+from app.ws.connection import Connection
 from app.ws.hub import Hub
 from app.ws.protocol import Topic, text_frame, update_frame
 from tests.conftest import ClientFactory, receive, reply, send
@@ -71,20 +74,29 @@ async def update(peer: Peer, topic: Topic = AAPL_1) -> dict[str, Any]:
     return payload
 
 
-def subscribed_broadcaster(clock: Clock) -> tuple[SimulatedFeed, Hub, Broadcaster]:
+class Watching(NamedTuple):
+    feed: SimulatedFeed
+    hub: Hub
+    broadcaster: Broadcaster
+    connection: Connection
+    peer: Peer
+
+
+@asynccontextmanager
+async def watching(clock: Clock, *topics: Topic) -> AsyncIterator[Watching]:
+    """A broadcaster over a market on `clock`, and one real connection subscribed to `topics`."""
     feed = SimulatedFeed(clock=clock)
     hub = Hub(1 << 20)
-    return feed, hub, Broadcaster(feed, hub, 1.0)
+    async with served() as [(connection, peer)]:
+        hub.add(connection)
+        for topic in topics:
+            hub.subscribe(connection, topic)
+        yield Watching(feed, hub, Broadcaster(feed, hub, 1.0), connection, peer)
 
 
 async def test_a_tick_publishes_each_watched_topics_forming_bar() -> None:
-    clock = Clock(MINUTE_15_00 + 30)
-    feed, hub, broadcaster = subscribed_broadcaster(clock)
     btc_5 = Topic("BTCUSD", Resolution.M5)
-    async with served() as [(connection, peer)]:
-        hub.add(connection)
-        hub.subscribe(connection, AAPL_1)
-        hub.subscribe(connection, btc_5)
+    async with watching(Clock(MINUTE_15_00 + 30), AAPL_1, btc_5) as (feed, _, broadcaster, _, peer):
         await broadcaster.tick(1.0)
         assert await update(peer, AAPL_1) == orjson.loads(live(feed, AAPL_1).json)
         assert await update(peer, btc_5) == orjson.loads(live(feed, btc_5).json)
@@ -93,10 +105,7 @@ async def test_a_tick_publishes_each_watched_topics_forming_bar() -> None:
 
 async def test_once_a_bar_closes_a_tick_publishes_its_final_values_then_the_forming_bar() -> None:
     clock = Clock(MINUTE_15_00 + 30)
-    feed, hub, broadcaster = subscribed_broadcaster(clock)
-    async with served() as [(connection, peer)]:
-        hub.add(connection)
-        hub.subscribe(connection, AAPL_1)
+    async with watching(clock, AAPL_1) as (feed, _, broadcaster, _, peer):
         await broadcaster.tick(1.0)
         forming_then = await update(peer)
         clock.now = MINUTE_15_00 + 70
@@ -112,10 +121,7 @@ async def test_once_a_bar_closes_a_tick_publishes_its_final_values_then_the_form
 async def test_the_last_bar_of_a_session_gets_its_final_values_and_nothing_forms_after_the_close() -> None:
     last_minute = utc(2026, 11, 18, 20, 59)
     clock = Clock(last_minute + 30)
-    feed, hub, broadcaster = subscribed_broadcaster(clock)
-    async with served() as [(connection, peer)]:
-        hub.add(connection)
-        hub.subscribe(connection, AAPL_1)
+    async with watching(clock, AAPL_1) as (feed, hub, broadcaster, connection, peer):
         await broadcaster.tick(1.0)
         assert (await update(peer))["time"] == last_minute * 1000
         clock.now = last_minute + 90  # 21:00:30, the market has closed
@@ -128,10 +134,7 @@ async def test_the_last_bar_of_a_session_gets_its_final_values_and_nothing_forms
 
 async def test_catching_up_returns_the_frames_and_publishes_nothing() -> None:
     clock = Clock(MINUTE_15_00 + 30)
-    feed, hub, broadcaster = subscribed_broadcaster(clock)
-    async with served() as [(connection, peer)]:
-        hub.add(connection)
-        hub.subscribe(connection, AAPL_1)
+    async with watching(clock, AAPL_1) as (feed, hub, broadcaster, connection, peer):
         await broadcaster.tick(1.0)
         await update(peer)
         clock.now = MINUTE_15_00 + 70
@@ -145,11 +148,9 @@ async def test_catching_up_returns_the_frames_and_publishes_nothing() -> None:
 
 async def test_topics_nobody_watches_cost_nothing_and_are_forgotten() -> None:
     clock = Clock(MINUTE_15_00 + 30)
-    _, hub, broadcaster = subscribed_broadcaster(clock)
-    await broadcaster.tick(1.0)
-    assert clock.reads == 0, "with no subscriber the feed is not even asked the time"
-    async with served() as [(connection, _)]:
-        hub.add(connection)
+    async with watching(clock) as (_, hub, broadcaster, connection, _):
+        await broadcaster.tick(1.0)
+        assert clock.reads == 0, "with no subscriber the feed is not even asked the time"
         hub.subscribe(connection, AAPL_1)
         await broadcaster.tick(2.0)
         assert clock.reads > 0

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from app.ws.connection import Connection
 from app.ws.protocol import text_frame
-from tests.ws import OP_TEXT, Peer, served
-
-# Far more than the shrunken kernel buffers below can hold, so most of it waits in the transport.
-BIG = text_frame(b"x" * (1 << 20))
-SMALL = text_frame(b'{"n":1}')
+from tests.ws import BIG, OP_TEXT, SMALL, SMALL_BUFFER, Peer, served
 
 
 def behind(connection: Connection) -> tuple[float | None, int]:
@@ -37,8 +33,8 @@ async def test_frames_are_written_while_no_more_than_the_limit_waits() -> None:
 
 
 async def test_a_frame_is_dropped_while_more_than_the_limit_waits() -> None:
-    limit = 4096
-    async with served(send_buffer=4096, receive_buffer=4096) as [(connection, peer)]:
+    limit = SMALL_BUFFER
+    async with served(small_buffers=True) as [(connection, peer)]:
         fall_behind(connection, limit, now=10.0)
         waiting = connection.transport.get_write_buffer_size()
         assert not connection.deliver(SMALL, limit, now=11.0)
@@ -51,8 +47,8 @@ async def test_a_frame_is_dropped_while_more_than_the_limit_waits() -> None:
 
 
 async def test_behind_since_is_set_by_the_first_drop_and_cleared_by_the_next_delivery() -> None:
-    limit = 4096
-    async with served(send_buffer=4096, receive_buffer=4096) as [(connection, peer)]:
+    limit = SMALL_BUFFER
+    async with served(small_buffers=True) as [(connection, peer)]:
         fall_behind(connection, limit, now=10.0)
         assert behind(connection) == (None, 0), "a delivery, however big, is not a drop"
         connection.deliver(SMALL, limit, now=11.0)

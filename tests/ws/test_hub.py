@@ -7,15 +7,12 @@ import asyncio
 from app.market.resolutions import Resolution
 from app.stats import FanoutStats
 from app.ws.hub import CLOSE_TIMEOUT, PUBLISH_CHUNK, Hub
-from app.ws.protocol import SHUTTING_DOWN, TOO_SLOW, Close, Topic, text_frame, update_frame
-from tests.ws import OP_CLOSE, OP_TEXT, RECEIVE_TIMEOUT, Frame, served
+from app.ws.protocol import SHUTTING_DOWN, TOO_SLOW, Close, Topic, update_frame
+from tests.ws import BIG, MARKER, OP_CLOSE, OP_TEXT, RECEIVE_TIMEOUT, SMALL, SMALL_BUFFER, Frame, behind, served
 
 AAPL_1 = Topic("AAPL", Resolution.M1)
 BTC_5 = Topic("BTCUSD", Resolution.M5)
 FRAME = update_frame(AAPL_1, b'{"time":1767225600000}')
-BIG = text_frame(b"x" * (1 << 20))
-SMALL = text_frame(b'{"n":1}')
-MARKER = text_frame(b"marker")
 
 
 def close_frame(close: Close) -> Frame:
@@ -94,9 +91,8 @@ async def test_a_large_broadcast_gives_the_loop_a_turn_every_chunk_of_writes() -
 
 
 async def test_a_subscriber_behind_for_longer_than_asked_is_a_laggard_until_it_catches_up() -> None:
-    limit = 4096
-    hub = Hub(limit)
-    async with served(2, send_buffer=4096, receive_buffer=4096) as [(slow, slow_peer), (fast, fast_peer)]:
+    hub = Hub(SMALL_BUFFER)
+    async with served(2, small_buffers=True) as [(slow, slow_peer), (fast, fast_peer)]:
         for connection in (slow, fast):
             hub.add(connection)
             hub.subscribe(connection, AAPL_1)
@@ -116,22 +112,14 @@ async def test_a_subscriber_behind_for_longer_than_asked_is_a_laggard_until_it_c
 
 
 async def test_a_drop_on_a_direct_delivery_also_makes_a_laggard() -> None:
-    limit = 4096
-    hub = Hub(limit)
-    async with served(send_buffer=4096, receive_buffer=4096) as [(connection, _)]:
-        hub.add(connection)
-        hub.deliver(connection, BIG, now=10.0)
-        hub.deliver(connection, SMALL, now=11.0)
+    hub = Hub(SMALL_BUFFER)
+    async with behind(hub, since=11.0) as (connection, _):
         assert hub.laggards(behind_before=12.0) == [connection]
 
 
 async def test_evict_closes_in_the_background_with_the_reason_and_the_laggard_is_no_longer_listed() -> None:
-    limit = 4096
-    hub = Hub(limit)
-    async with served(send_buffer=4096, receive_buffer=4096) as [(connection, peer)]:
-        hub.add(connection)
-        hub.deliver(connection, BIG, now=10.0)
-        hub.deliver(connection, SMALL, now=11.0)
+    hub = Hub(SMALL_BUFFER)
+    async with behind(hub, since=11.0) as (connection, peer):
         hub.evict(connection, TOO_SLOW)
         assert connection.evicted
         assert hub.laggards(behind_before=1e9) == []
@@ -141,7 +129,7 @@ async def test_evict_closes_in_the_background_with_the_reason_and_the_laggard_is
 
 async def test_close_tells_each_connection_why_and_cuts_off_one_that_cannot_take_the_close_frame() -> None:
     hub = Hub(1 << 20)
-    async with served(2, send_buffer=4096, receive_buffer=4096) as [(reading, reading_peer), (stalled, stalled_peer)]:
+    async with served(2, small_buffers=True) as [(reading, reading_peer), (stalled, stalled_peer)]:
         stalled.deliver(BIG, 1 << 21, now=1.0)  # its peer never reads this, so no close frame can follow it
         async with asyncio.timeout(CLOSE_TIMEOUT + RECEIVE_TIMEOUT):
             await hub.close([reading, stalled], SHUTTING_DOWN)

@@ -6,14 +6,11 @@ import pytest
 
 from app.ws.hub import Hub
 from app.ws.keepalive import Keepalive
-from app.ws.protocol import TOO_SLOW, text_frame
-from tests.ws import OP_CLOSE, OP_PING, OP_TEXT, Frame, served
+from app.ws.protocol import TOO_SLOW
+from tests.ws import MARKER, OP_CLOSE, OP_PING, OP_TEXT, SMALL_BUFFER, Frame, behind, served
 
 INTERVAL = 20.0
 SLOW_CLIENT_TIMEOUT = 10.0
-BIG = text_frame(b"x" * (1 << 20))
-SMALL = text_frame(b'{"n":1}')
-MARKER = text_frame(b"marker")
 
 
 async def test_a_ping_is_written_when_one_is_due_and_not_before() -> None:
@@ -53,14 +50,10 @@ async def test_a_peer_whose_pong_is_overdue_is_cut_off_and_one_that_answered_is_
 
 
 async def test_a_client_behind_for_longer_than_the_timeout_is_evicted_with_1008_and_its_reason() -> None:
-    limit = 4096
-    hub = Hub(limit)
+    hub = Hub(SMALL_BUFFER)
     keepalive = Keepalive(hub, INTERVAL, SLOW_CLIENT_TIMEOUT)
-    async with served(send_buffer=4096, receive_buffer=4096) as [(connection, peer)]:
-        hub.add(connection)
+    async with behind(hub, since=101.0) as (connection, peer):
         connection.last_pong_at = 1e9  # no ping is due during this test
-        hub.deliver(connection, BIG, now=100.0)
-        hub.deliver(connection, SMALL, now=101.0)  # dropped: behind since 101
         keepalive.sweep(101.0 + SLOW_CLIENT_TIMEOUT)
         at_the_timeout = connection.evicted
         keepalive.sweep(101.1 + SLOW_CLIENT_TIMEOUT)
@@ -71,14 +64,10 @@ async def test_a_client_behind_for_longer_than_the_timeout_is_evicted_with_1008_
 
 
 async def test_a_client_that_caught_up_in_time_is_not_evicted() -> None:
-    limit = 4096
-    hub = Hub(limit)
+    hub = Hub(SMALL_BUFFER)
     keepalive = Keepalive(hub, INTERVAL, SLOW_CLIENT_TIMEOUT)
-    async with served(send_buffer=4096, receive_buffer=4096) as [(connection, peer)]:
-        hub.add(connection)
+    async with behind(hub, since=101.0) as (connection, peer):
         connection.last_pong_at = 1e9
-        hub.deliver(connection, BIG, now=100.0)
-        hub.deliver(connection, SMALL, now=101.0)
         assert len((await peer.frame()).payload) == 1 << 20
         hub.deliver(connection, MARKER, now=105.0)
         keepalive.sweep(200.0)
