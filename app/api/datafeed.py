@@ -97,7 +97,7 @@ async def bars(request: web.Request) -> web.Response:
     summary="Quotes",
     description="The trading day so far for each symbol; an unknown symbol gets an entry with `s`: error.",
     response=QuoteSchema(many=True),
-    errors=(422,),
+    errors=(405, 413, 422),
 )
 @json_input(QuotesRequestSchema)
 async def quotes(request: web.Request) -> web.Response:

@@ -32,7 +32,12 @@ TAGS = [
     {"name": "udf", "description": "TradingView UDF-compatible datafeed (bar times in seconds)"},
 ]
 
-_ERROR_DESCRIPTIONS = {404: "Unknown symbol", 422: "Invalid input: `errors` lists the messages per field"}
+_ERROR_DESCRIPTIONS = {
+    404: "Unknown symbol",
+    405: "Another method on this path; `Allow` names the one it takes",
+    413: "Body larger than the server accepts",
+    422: "Invalid input: `errors` lists the messages per field",
+}
 
 
 def operation(
