@@ -1,4 +1,4 @@
-"""One client's state: its socket, its topics, its clocks and how far behind it is."""
+"""One client's state: its socket, its topics, when it last spoke and answered a ping, how far behind it is."""
 
 from __future__ import annotations
 
