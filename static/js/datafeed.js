@@ -2,8 +2,10 @@
 //
 // Hand an instance to a TradingView Charting Library widget (`datafeed: new Datafeed()`) or use it
 // directly, as our chart page does. One WebSocket carries every subscription; it pings inside the
-// heartbeat interval, reconnects with backoff, re-subscribes, and fills any gap from REST so a
-// listener never misses a bar and never sees time go backwards.
+// heartbeat interval, reconnects with backoff, re-subscribes, and fills the gap from REST so a
+// listener never sees time go backwards. Known limit: the bar that was forming when the socket dropped
+// can keep its partial values (the back-fill is dropped once the socket has moved on); the
+// `since` field of bars.subscribe will close that gap.
 
 const API = "/api/v1/datafeed";
 const UDF_TIME = "/api/v1/udf/time";
