@@ -1,10 +1,10 @@
-"""Shared machinery of the benchmarks (`rest.py`, `ws_fanout.py`, `ws_capacity.py`); not run by itself.
+"""Shared machinery of the benchmarks (`rest.py`, `ws_fanout.py`, `ws_capacity.py`, `page.py`); not run by itself.
 
-- Server and client-process management: the server runs as `python -m app` pinned to one CPU with
-  its output in a temporary log; load clients run as spawned processes pinned to the other CPU and
-  talk to the driving script over a pipe.
+- The server: `tests/live_server.py`, the one helper that starts `python -m app` for tests and benchmarks,
+  here pinned to one CPU with a descriptor limit for thousands of sockets. Load clients run as spawned
+  processes pinned to the other CPU and talk to the driving script over a pipe.
 - Readers of /proc: a process's CPU time and resident memory, each core's busy time (to notice
-  other processes disturbing a run on a shared machine).
+  other processes disturbing a run on a shared machine), and how the kernel accounts interrupt time.
 - Reporting: a plain-text table, and the JSON results file under bench/results/.
 """
 
@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gzip
 import json
 import multiprocessing
 import os
+import platform
 import resource
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -31,9 +31,16 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The benchmarks run as scripts (`python bench/X.py`), so only bench/ is on the path; the root makes the
+# repository's own modules importable, the server helper first of all.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.live_server import HOST as HOST  # noqa: E402
+from tests.live_server import LiveServer as LiveServer  # noqa: E402
+from tests.live_server import start  # noqa: E402
+
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
-HOST = "127.0.0.1"
-HEALTH_PATH = "/api/v1/health"
 SERVER_CPU = 0
 # Where the load runs: client processes, wrk, and the driving script itself.
 CLIENT_CPU = 1
@@ -43,6 +50,28 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 Message = dict[str, Any]
 P = TypeVar("P")
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+def start_server(env: Mapping[str, str]) -> LiveServer:
+    """`python -m app` with `env` on top of ours, pinned to SERVER_CPU, once healthy.
+
+    Raises RuntimeError or TimeoutError, with the tail of the server's log, if it exits or is not healthy in time.
+    """
+    # Ask for no more descriptors than this process could get: even root may lack the right to raise the hard
+    # limit (a container without CAP_SYS_RESOURCE), and a refused request would fail the server's start.
+    return start(env, cpu=SERVER_CPU, fd_limit=raise_fd_limit())
+
+
+def fetch(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """Status and body of a GET; an HTTP error status is an answer, not an exception."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 # --- /proc readers -------------------------------------------------------------------------------
@@ -124,6 +153,93 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+_ACCOUNTING_OPTIONS = (
+    "CONFIG_TICK_CPU_ACCOUNTING",
+    "CONFIG_VIRT_CPU_ACCOUNTING_GEN",
+    "CONFIG_IRQ_TIME_ACCOUNTING",
+    "CONFIG_HZ",
+)
+_ACCOUNTING_MEANING = {
+    "tick": "sampled at each timer tick: a tick that lands in a softirq counts as softirq in /proc/stat AND as "
+    "system time of the task it interrupted, so a process's CPU time includes the softirqs it ran",
+    "precise": "interrupt time measured at entry and exit and charged to no task: softirq work (loopback TCP) "
+    "is missing from every process's CPU time and appears only in /proc/stat's softirq column",
+    "virt-gen": "measured at kernel entry and exit on nohz_full cores, sampled at ticks elsewhere",
+}
+
+
+def kernel_config() -> tuple[dict[str, str], str] | tuple[None, str]:
+    """The running kernel's build options and where they were read, or None and why they could not be."""
+    release = platform.release()
+    reasons = []
+    for path in (Path("/proc/config.gz"), Path(f"/boot/config-{release}")):
+        try:
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        except OSError as error:
+            reasons.append(f"{path}: {error.strerror or error}")
+            continue
+        options = {}
+        for line in raw.decode(errors="replace").splitlines():
+            if line.startswith("CONFIG_"):
+                name, _, value = line.partition("=")
+                options[name] = value
+            elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+                options[line[2:].removesuffix(" is not set")] = "n"
+        return options, str(path)
+    return None, "; ".join(reasons)
+
+
+@functools.cache
+def irq_time_accounting() -> dict[str, Any]:
+    """How the kernel splits CPU time between tasks and interrupts, which decides what the softirq figures mean.
+
+    From the kernel's build options (/proc/config.gz, else /boot/config-<release>) and its command line (x86's
+    `tsc=noirqtime` turns precise interrupt accounting off at boot). Mode "unknown" (with the reason) when neither
+    file is readable. The kernel may also turn precise accounting off at run time if it finds the TSC unstable;
+    nothing in /proc or /sys shows that, so the clock source is recorded beside it.
+    """
+    options, source = kernel_config()
+    try:
+        cmdline = Path("/proc/cmdline").read_text().split()
+    except OSError:
+        cmdline = []
+    try:
+        clocksource = Path("/sys/devices/system/clocksource/clocksource0/current_clocksource").read_text().strip()
+    except OSError:
+        clocksource = "unknown"
+    found: dict[str, Any] = {"kernel": platform.release(), "clocksource": clocksource}
+    if options is None:
+        return found | {"mode": "unknown", "why": f"no kernel configuration readable ({source})"}
+    if options.get("CONFIG_IRQ_TIME_ACCOUNTING") == "y":
+        mode = "tick" if "tsc=noirqtime" in cmdline else "precise"
+    elif options.get("CONFIG_VIRT_CPU_ACCOUNTING_GEN") == "y":
+        mode = "virt-gen"
+    elif options.get("CONFIG_TICK_CPU_ACCOUNTING") == "y":
+        mode = "tick"
+    else:
+        return found | {"mode": "unknown", "why": f"no CPU accounting option set in {source}", "source": source}
+    return found | {
+        "mode": mode,
+        "meaning": _ACCOUNTING_MEANING[mode],
+        "source": source,
+        "options": {name: options.get(name, "absent") for name in _ACCOUNTING_OPTIONS},
+        "noirqtime_on_cmdline": "tsc=noirqtime" in cmdline,
+    }
+
+
+def accounting_line() -> str:
+    """One line for a report that shows softirq figures: the accounting mode, where it was read, what it means."""
+    found = irq_time_accounting()
+    if found["mode"] == "unknown":
+        return f"Kernel interrupt time accounting: unknown ({found['why']})"
+    return f"Kernel interrupt time accounting: {found['mode']} (from {found['source']}): {found['meaning']}"
+
+
+def softirq_in_process_time() -> bool:
+    """Whether a process's CPU time includes the softirqs it ran (true unless accounting is precise)."""
+    return bool(irq_time_accounting()["mode"] != "precise")
+
+
 # --- process setup -------------------------------------------------------------------------------
 
 
@@ -142,128 +258,6 @@ def raise_fd_limit(wanted: int = FD_LIMIT) -> int:
 def pin_to_cpu(cpu: int) -> None:
     """Pin the calling process; threads it starts later (and children it forks) inherit the pinning."""
     os.sched_setaffinity(0, {cpu})
-
-
-def _prepare_server_process(cpu: int) -> None:
-    # Runs in the forked child before exec, so the limits and the pinning are the server's own.
-    pin_to_cpu(cpu)
-    raise_fd_limit()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-# aiohttp's start-up banner, which says nothing about the run.
-_BANNER = ("======== Running on ", "(Press CTRL+C to quit)")
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    """The last `lines` lines the server wrote, without its banner; empty if it said nothing else."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as error:
-        return f"(cannot read {path}: {error})"
-    said = [line for line in text.splitlines() if not line.startswith(_BANNER)]
-    return "\n".join(said[-lines:])
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM, wait up to `timeout`, then SIGKILL."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout)
-
-
-def fetch(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """Status and body of a GET; an HTTP error status is an answer, not an exception."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), bytes(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-# --- the server ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    """A running `python -m app` and where its output goes; after stop(), what it said (`final_log`)."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    final_log: str = ""
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def url(self, path: str) -> str:
-        return f"http://{HOST}:{self.port}{path}"
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            code = self.process.returncode
-            raise RuntimeError(f"server exited with {code}; its log ends:\n{log_tail(self.log_path)}")
-
-    def stop(self, timeout: float = 10.0, *, keep_log: bool = False) -> None:
-        """Stop it and keep the tail of its log (shutdown included); the log file is deleted unless `keep_log`."""
-        stop_process(self.process, timeout)
-        if self.log_path.exists():
-            self.final_log = log_tail(self.log_path)
-            if not keep_log:
-                self.log_path.unlink()
-
-
-def start_server(name: str, env: Mapping[str, str], *, cpu: int = SERVER_CPU, ready_timeout: float = 30.0) -> Server:
-    """Start the server pinned to `cpu` with `env` on top of ours; returns once its health endpoint answers 200.
-
-    `name` (the benchmark's) prefixes the log file's name. Raises, with the log's tail, if the server exits or
-    is not ready in `ready_timeout` seconds.
-    """
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix=f"{name}-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
-    command = [sys.executable, "-m", "app", "--host", HOST, "--port", str(port)]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=os.environ | dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=lambda: _prepare_server_process(cpu),
-    )
-    log.close()
-    server = Server(process, port, Path(log.name))
-    try:
-        _wait_ready(server, ready_timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
-def _wait_ready(server: Server, timeout: float) -> None:
-    """Poll the health endpoint: a listening socket alone does not prove the application serves."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        server.check_alive()
-        try:
-            if fetch(server.url(HEALTH_PATH), timeout=1.0)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"server on port {server.port} not ready after {timeout} s:\n{log_tail(server.log_path)}")
 
 
 # --- load-client processes -----------------------------------------------------------------------
@@ -379,5 +373,6 @@ def environment(**extra: Any) -> dict[str, Any]:
         "aiohttp": version("aiohttp"),
         "cpus": os.cpu_count(),
         "server_cpu": SERVER_CPU,
+        "irq_time_accounting": irq_time_accounting(),
         **extra,
     }

@@ -1,25 +1,36 @@
 """REST benchmark: throughput, latency and server CPU per request of the HTTP endpoints, measured with wrk.
 
 A fresh server (`python -m app`, bar broadcaster off so only requests cost CPU) runs pinned to CPU 0; wrk runs
-pinned to CPU 1 with one thread and --connections keep-alive connections (default 50). Each scenario gets a 2 s
-warm-up run, which is discarded, then a measured run of --duration seconds (default 10) that reports:
+pinned to CPU 1 with one thread and --connections keep-alive connections (default 50). Two kinds of load:
+
+- hot (one URL repeated): health, /bars and UDF /history at 1 minute and 1 day, 300 bars each. Every answer
+  after the first comes from warm caches, so these are the best case;
+- rotating (cold cache): wrk cycles through --rotating-urls (default 3,000) /bars URLs of 300 bars each, drawn
+  with a fixed --seed over every instrument, resolutions 1/5/15/60/1D and windows anywhere in the last 50 days
+  (intraday) or 15 years (daily); see rotating.py. The output says whether the set needs more cache blocks than
+  the server keeps, which is what makes it cold.
+
+Each scenario gets a 2 s warm-up run, which is discarded (the rotating one then continues where the warm-up
+stopped), then a measured run of --duration seconds (default 10) that reports:
 
 - requests/s and the p50 / p99 latency, from a Lua `done` callback in wrk;
-- non-2xx answers and socket errors (connect, read, write, timeout), so errors never pass for speed;
+- non-2xx answers (counted by a Lua `response` callback) and socket errors (connect, read, write, timeout): a
+  run with any of them is FAILED, whatever its speed, and the script exits with status 1;
 - server CPU per request: the server's utime + stime (/proc/<pid>/stat) over the measured run divided by the
-  requests, so it includes the kernel's share of loopback TCP;
+  requests;
 - server CPU utilisation (CPU seconds / wall seconds) and the server's VmRSS after the run;
-- how busy CPU 0 was in all (/proc/stat), and its softirq share: whether loopback TCP work done in softirq
-  is charged to the server process depends on the kernel's accounting, so "core %" near 100 is the sign that
-  the server's core was full, even when "CPU %" is lower.
+- how busy CPU 0 was in all (/proc/stat), and its softirq share. What the process's own CPU time includes of
+  the softirq work (loopback TCP) depends on the kernel's interrupt time accounting, recorded with the results
+  ("irq_time_accounting"); "core %" near 100 says the server's core was full, whatever "CPU %" says.
 
-Every URL is fetched once beforehand and must answer 200 with at least 300 bars, so an error page is never
-benchmarked. The targets (/bars with 300 bars: at least 5,000 req/s with p99 under 25 ms; health: at least
-10,000 req/s) are printed next to the figures, not asserted.
+Every URL is fetched beforehand and must answer 200 with 300 bars (all of the rotating ones, each with exactly
+300 bars before its end), so an error page is never benchmarked. The targets are printed next to the figures,
+never asserted: hot /bars at least 5,000 req/s with p99 under 25 ms, health at least 10,000 req/s; rotating at
+least 40 % of the hot /bars throughput, p99 at most 50 ms and server RSS at most 300 MB.
 
 Run from the repository root:
 
-    .venv/bin/python bench/rest.py [--duration 10] [--connections 50]
+    .venv/bin/python bench/rest.py [--duration 10] [--connections 50] [--rotating-urls 3000] [--seed 7]
 
 Results are printed and written to bench/results/rest.json.
 """
@@ -31,6 +42,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -38,11 +50,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import rotating
 from harness import (
     CLIENT_CPU,
     REPO_ROOT,
     SERVER_CPU,
-    Server,
+    LiveServer,
+    Message,
+    accounting_line,
     core_time,
     cpu_seconds,
     environment,
@@ -60,17 +75,59 @@ MIN_BARS = 300
 # The ticking bar broadcaster would spend server CPU that has nothing to do with the requests measured.
 SERVER_ENV = {"BAR_BROADCASTER_ENABLED": "false"}
 RESULT_MARKER = "WRK_RESULT "
+HOT = "hot (one URL repeated)"
+ROTATING = "rotating (cold cache)"
+# Targets of the rotating load, from a later issue: printed, never asserted.
+ROTATING_MIN_SHARE = 0.40
+ROTATING_MAX_P99_MS = 50.0
+ROTATING_MAX_RSS_MB = 300.0
 
-# wrk reports latencies and duration in microseconds; percentile() yields whole numbers, hence %d.
+# One script for every scenario, so wrk does the same work per request whatever the load: it cycles through
+# the paths of a file (one per line) from a given line, and counts answers outside 2xx, which wrk's own
+# `status` error count does not (it counts only 4xx and 5xx). wrk reports latencies and duration in
+# microseconds; percentile() yields whole numbers, hence %d.
 WRK_LUA = f"""
+local threads = {{}}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  paths = {{}}
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  position = tonumber(args[2])
+  non_2xx = 0
+  first_bad_status = 0
+end
+
+function request()
+  local path = paths[position]
+  position = position % #paths + 1
+  return wrk.format(nil, path)
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non_2xx = non_2xx + 1
+    if first_bad_status == 0 then first_bad_status = status end
+  end
+end
+
 done = function(summary, latency, requests)
+  local non_2xx, first_bad_status = 0, 0
+  for _, thread in ipairs(threads) do
+    non_2xx = non_2xx + thread:get("non_2xx")
+    if first_bad_status == 0 then first_bad_status = thread:get("first_bad_status") end
+  end
   local e = summary.errors
   io.write(string.format(
     '{RESULT_MARKER}{{"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
-    .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\\n',
+    .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, "non_2xx": %d, '
+    .. '"first_bad_status": %d}}\\n',
     summary.requests, summary.duration, summary.bytes,
     latency:percentile(50), latency:percentile(99), latency.max,
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, non_2xx, first_bad_status))
 end
 """
 
@@ -91,8 +148,10 @@ class Target:
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    path: str
-    # Which JSON list must hold at least MIN_BARS entries; None for endpoints without bars.
+    load: str
+    # wrk cycles through these; a hot scenario has one.
+    paths: Sequence[str]
+    # Which JSON list of a hot answer must hold at least MIN_BARS entries; None for endpoints without bars.
     bars_key: str | None
     target: Target | None
 
@@ -110,12 +169,16 @@ class WrkResult:
     write: int
     status: int
     timeout: int
+    non_2xx: int
+    first_bad_status: int
 
 
 @dataclass(frozen=True)
 class Measurement:
     scenario: str
-    path: str
+    load: str
+    urls: int
+    first_path: str
     requests: int
     requests_per_s: float
     p50_ms: float
@@ -130,41 +193,52 @@ class Measurement:
     server_core_softirq: float
     server_rss_mb: float
     non_2xx: int
+    first_bad_status: int
     socket_errors: int
+    failed: bool
     target: str | None
     target_met: bool | None
+
+    def verdict(self) -> str:
+        """FAILED for any error answer or socket error, whatever the speed; else whether the target was met."""
+        if self.failed:
+            return f"FAILED ({self.non_2xx} non-2xx, first {self.first_bad_status}; {self.socket_errors} socket errors)"
+        if self.target_met is None:
+            return "-"
+        return "yes" if self.target_met else "NO"
 
 
 # --- scenarios ------------------------------------------------------------------------------------------------
 
 
-def scenarios(now: int) -> list[Scenario]:
-    """The URLs measured; the time windows are tiny on purpose so count_back alone decides the 300 bars."""
+def hot_scenarios(now: int) -> list[Scenario]:
+    """The single URLs measured; the time windows are tiny on purpose so count_back alone decides the 300 bars."""
     bars_target = Target(min_rps=5_000, max_p99_ms=25)
     minute = f"from_time={now - 60}&to_time={now + 60}&count_back={MIN_BARS}"
     day = f"from_time={now - 86_400}&to_time={now + 86_400}&count_back={MIN_BARS}"
     udf_minute = f"from={now - 60}&to={now + 60}&countback={MIN_BARS}"
     udf_day = f"from={now - 86_400}&to={now + 86_400}&countback={MIN_BARS}"
     return [
-        Scenario("health", "/api/v1/health", None, Target(min_rps=10_000)),
-        Scenario("bars 1", f"/api/v1/datafeed/bars?symbol=BTCUSD&resolution=1&{minute}", "bars", bars_target),
-        Scenario("bars 1D", f"/api/v1/datafeed/bars?symbol=AAPL&resolution=1D&{day}", "bars", bars_target),
-        Scenario("udf history 1", f"/api/v1/udf/history?symbol=BTCUSD&resolution=1&{udf_minute}", "t", None),
-        Scenario("udf history 1D", f"/api/v1/udf/history?symbol=AAPL&resolution=1D&{udf_day}", "t", None),
+        Scenario("health", HOT, ["/api/v1/health"], None, Target(min_rps=10_000)),
+        Scenario("bars 1", HOT, [f"/api/v1/datafeed/bars?symbol=BTCUSD&resolution=1&{minute}"], "bars", bars_target),
+        Scenario("bars 1D", HOT, [f"/api/v1/datafeed/bars?symbol=AAPL&resolution=1D&{day}"], "bars", bars_target),
+        Scenario("udf history 1", HOT, [f"/api/v1/udf/history?symbol=BTCUSD&resolution=1&{udf_minute}"], "t", None),
+        Scenario("udf history 1D", HOT, [f"/api/v1/udf/history?symbol=AAPL&resolution=1D&{udf_day}"], "t", None),
     ]
 
 
-def check_scenario(server: Server, scenario: Scenario) -> None:
+def check_hot(server: LiveServer, scenario: Scenario) -> None:
     """Fail unless the URL answers 200 with enough bars: a fast error page would be a meaningless figure."""
-    status, body = fetch(server.url(scenario.path))
+    (path,) = scenario.paths
+    status, body = fetch(server.url(path))
     if status != 200:
-        raise SystemExit(f"{scenario.name}: {scenario.path} answered {status}: {body[:500]!r}")
+        raise SystemExit(f"{scenario.name}: {path} answered {status}: {body[:500]!r}")
     if scenario.bars_key is None:
         return
     bars = json.loads(body).get(scenario.bars_key)
     count = len(bars) if isinstance(bars, list) else 0
     if count < MIN_BARS:
-        raise SystemExit(f"{scenario.name}: {scenario.path} answered {count} bars, expected at least {MIN_BARS}")
+        raise SystemExit(f"{scenario.name}: {path} answered {count} bars, expected at least {MIN_BARS}")
 
 
 # --- server log -----------------------------------------------------------------------------------------------
@@ -206,10 +280,12 @@ class Usage:
 # --- wrk ------------------------------------------------------------------------------------------------------
 
 
-def run_wrk(url: str, lua: Path, seconds: int, connections: int) -> WrkResult:
+def run_wrk(base_url: str, lua: Path, paths_file: Path, first: int, seconds: int, connections: int) -> WrkResult:
+    """wrk cycling through `paths_file` from its line `first` (1-based) for `seconds`."""
     command = [
         *("taskset", "-c", str(WRK_CPU)),
-        *("wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(lua), url),
+        *("wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(lua), base_url),
+        *("--", str(paths_file), str(first)),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if completed.returncode != 0:
@@ -224,11 +300,15 @@ def parse_wrk(output: str) -> WrkResult:
     raise SystemExit(f"no {RESULT_MARKER.strip()} line in wrk's output:\n{output}")
 
 
-def measure(server: Server, scenario: Scenario, lua: Path, seconds: int, connections: int) -> Measurement:
-    url = server.url(scenario.path)
-    run_wrk(url, lua, WARM_UP_SECONDS, connections)
+def measure(server: LiveServer, scenario: Scenario, workdir: Path, args: argparse.Namespace) -> Measurement:
+    lua = workdir / "bench.lua"
+    paths_file = workdir / "paths.txt"
+    paths_file.write_text("".join(f"{path}\n" for path in scenario.paths))
+    warm_up = run_wrk(server.base_url, lua, paths_file, 1, WARM_UP_SECONDS, args.connections)
+    # The measured run goes on where the warm-up stopped, so it starts with URLs the warm-up did not serve.
+    first = warm_up.requests % len(scenario.paths) + 1
     before = Usage.now(server.pid)
-    result = run_wrk(url, lua, seconds, connections)
+    result = run_wrk(server.base_url, lua, paths_file, first, args.duration, args.connections)
     usage = Usage.now(server.pid) - before
     return summarize(scenario, result, usage, rss_kb(server.pid) / 1024)
 
@@ -238,9 +318,14 @@ def summarize(scenario: Scenario, result: WrkResult, usage: Usage, rss: float) -
     cpu, wall = usage.process, usage.wall
     rps = result.requests / (result.duration_us / 1e6)
     p99_ms = result.p99_us / 1000
+    socket_errors = result.connect + result.read + result.write + result.timeout
+    # wrk's own count of 4xx and 5xx answers as well as ours, in case the Lua callback were ever skipped.
+    non_2xx = max(result.non_2xx, result.status)
     return Measurement(
         scenario=scenario.name,
-        path=scenario.path,
+        load=scenario.load,
+        urls=len(scenario.paths),
+        first_path=scenario.paths[0],
         requests=result.requests,
         requests_per_s=round(rps, 1),
         p50_ms=result.p50_us / 1000,
@@ -252,8 +337,10 @@ def summarize(scenario: Scenario, result: WrkResult, usage: Usage, rss: float) -
         server_core_busy=round(usage.core_busy / wall, 3),
         server_core_softirq=round(usage.core_softirq / wall, 3),
         server_rss_mb=round(rss, 1),
-        non_2xx=result.status,
-        socket_errors=result.connect + result.read + result.write + result.timeout,
+        non_2xx=non_2xx,
+        first_bad_status=result.first_bad_status,
+        socket_errors=socket_errors,
+        failed=bool(non_2xx or socket_errors or not result.requests),
         target=scenario.target.describe() if scenario.target else None,
         target_met=scenario.target.met(rps, p99_ms) if scenario.target else None,
     )
@@ -263,11 +350,13 @@ def summarize(scenario: Scenario, result: WrkResult, usage: Usage, rss: float) -
 
 
 def report(measurements: Sequence[Measurement]) -> str:
-    headers = ["scenario", "req/s", "p50 ms", "p99 ms", "CPU us/req", "CPU %", "core %", "softirq %", "RSS MB"]
-    headers += ["non-2xx", "sock err", "target", "met"]
+    headers = ["scenario", "load", "URLs", "req/s", "p50 ms", "p99 ms", "CPU us/req", "CPU %", "core %"]
+    headers += ["softirq %", "RSS MB", "non-2xx", "sock err", "target", "verdict"]
     rows = [
         [
             m.scenario,
+            m.load,
+            f"{m.urls:,}",
             f"{m.requests_per_s:,.0f}",
             f"{m.p50_ms:.2f}",
             f"{m.p99_ms:.2f}",
@@ -279,11 +368,53 @@ def report(measurements: Sequence[Measurement]) -> str:
             m.non_2xx,
             m.socket_errors,
             m.target or "-",
-            "-" if m.target_met is None else ("yes" if m.target_met else "NO"),
+            m.verdict(),
         ]
         for m in measurements
     ]
     return format_table(headers, rows)
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def rotating_targets(measurements: Sequence[Measurement], urls: rotating.RotatingSet) -> tuple[list[str], Message]:
+    """The rotating load against its targets, and against the best hot /bars throughput (the harsher ratio)."""
+    rotating_runs = [m for m in measurements if m.load == ROTATING]
+    hot_bars = [m for m in measurements if m.load == HOT and m.first_path.startswith(rotating.BARS_PATH)]
+    if not rotating_runs or not hot_bars:
+        return [], {}
+    run, hot = rotating_runs[0], max(hot_bars, key=lambda m: m.requests_per_s)
+    share = run.requests_per_s / hot.requests_per_s if hot.requests_per_s else 0.0
+    cold = (
+        f"needs at least {urls.blocks_touched:,} cache blocks, the server keeps {urls.cache_blocks:,}: cold"
+        if urls.cold
+        else f"needs only {urls.blocks_touched:,} cache blocks of the server's {urls.cache_blocks:,}: after the "
+        "first pass it is served WARM, not cold"
+    )
+    failed = " -- the run FAILED, so none of these counts" if run.failed else ""
+    lines = [
+        f"Rotating set: {len(urls.paths):,} URLs over {urls.pairs} instrument/resolution pairs (seed {urls.seed}); "
+        f"{cold}. Verified all beforehand in {urls.verify_seconds:.0f} s ({urls.redrawn} windows redrawn).",
+        *(f"  left out: {pair}: {why}" for pair, why in urls.skipped.items()),
+        f"Rotating vs hot: {run.requests_per_s:,.0f} / {hot.requests_per_s:,.0f} req/s ({hot.scenario}, the faster "
+        f"hot /bars run) = {share:.1%}{failed}",
+        "Targets of the rotating load (a later issue's; printed, never asserted):",
+        f"  throughput >= {ROTATING_MIN_SHARE:.0%} of hot -> {share:.1%} ({met(share >= ROTATING_MIN_SHARE)})",
+        f"  p99 <= {ROTATING_MAX_P99_MS:g} ms -> {run.p99_ms:.1f} ms ({met(run.p99_ms <= ROTATING_MAX_P99_MS)})",
+        f"  server RSS <= {ROTATING_MAX_RSS_MB:g} MB -> {run.server_rss_mb:.0f} MB "
+        f"({met(run.server_rss_mb <= ROTATING_MAX_RSS_MB)})",
+    ]
+    figures = {
+        "hot_reference": hot.scenario,
+        "throughput_share_of_hot": round(share, 4),
+        "throughput_share_met": share >= ROTATING_MIN_SHARE,
+        "p99_met": run.p99_ms <= ROTATING_MAX_P99_MS,
+        "rss_met": run.server_rss_mb <= ROTATING_MAX_RSS_MB,
+        "run_failed": run.failed,
+    }
+    return lines, figures
 
 
 def bench_environment(args: argparse.Namespace) -> dict[str, Any]:
@@ -305,9 +436,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark the REST endpoints with wrk.")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each measured run (default 10)")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
+    parser.add_argument("--rotating-urls", type=int, default=3000, help="URLs of the rotating load; 0 skips it")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the rotating URLs (default 7)")
     args = parser.parse_args()
-    if args.duration < 1 or args.connections < 1:
-        parser.error("--duration and --connections must be at least 1")
+    if args.duration < 1 or args.connections < 1 or args.rotating_urls < 0:
+        parser.error("--duration and --connections must be at least 1, --rotating-urls at least 0")
     return args
 
 
@@ -319,37 +452,55 @@ def check_machine() -> None:
         raise SystemExit(f"missing tools: {', '.join(missing)}")
 
 
-def run_all(server: Server, lua: Path, args: argparse.Namespace) -> list[Measurement]:
-    plan = scenarios(int(time.time()))
-    for scenario in plan:
-        check_scenario(server, scenario)
-    measurements = []
-    for scenario in plan:
-        print(f"measuring {scenario.name} ...", flush=True)
-        measurements.append(measure(server, scenario, lua, args.duration, args.connections))
-    return measurements
+def plan(server: LiveServer, args: argparse.Namespace) -> tuple[list[Scenario], rotating.RotatingSet | None]:
+    """Every scenario, each URL checked: the hot ones, then the rotating one (built and verified here)."""
+    now = int(time.time())
+    scenarios = hot_scenarios(now)
+    for scenario in scenarios:
+        check_hot(server, scenario)
+    if not args.rotating_urls:
+        return scenarios, None
+    print(f"drawing and verifying {args.rotating_urls:,} rotating URLs ...", flush=True)
+    urls = rotating.build(server.port, now, args.rotating_urls, args.seed, SERVER_ENV)
+    return [*scenarios, Scenario("bars rotating", ROTATING, urls.paths, "bars", None)], urls
 
 
 def main() -> None:
     args = parse_args()
     check_machine()
     with tempfile.TemporaryDirectory(prefix="rest-bench-") as workdir:
-        lua = Path(workdir) / "report.lua"
-        lua.write_text(WRK_LUA)
+        (Path(workdir) / "bench.lua").write_text(WRK_LUA)
         try:
-            server = start_server("rest", SERVER_ENV)
+            server = start_server(SERVER_ENV)
         except (OSError, RuntimeError, TimeoutError) as error:
             raise SystemExit(f"server did not start: {error}") from None
         try:
-            measurements = run_all(server, lua, args)
+            scenarios, urls = plan(server, args)
+            measurements = []
+            for scenario in scenarios:
+                print(f"measuring {scenario.name}, {scenario.load} ...", flush=True)
+                measurements.append(measure(server, scenario, Path(workdir), args))
         finally:
             server.stop(keep_log=True)
     print()
     print(report(measurements))
-    path = write_json(
-        RESULTS_NAME, {"environment": bench_environment(args), "results": [asdict(m) for m in measurements]}
-    )
+    print(accounting_line())
+    target_lines, rotating_figures = rotating_targets(measurements, urls) if urls else ([], {})
+    print()
+    for line in target_lines:
+        print(line)
+    results: dict[str, Any] = {"environment": bench_environment(args), "results": [asdict(m) for m in measurements]}
+    if urls:
+        results["rotating"] = urls.summary() | rotating_figures
+    path = write_json(RESULTS_NAME, results)
     print(f"\nwritten to {path.relative_to(REPO_ROOT)}")
+    print_log_problems(server)
+    failed = [m.scenario for m in measurements if m.failed]
+    if failed:
+        sys.exit(f"FAILED: {', '.join(failed)} had error answers or socket errors")
+
+
+def print_log_problems(server: LiveServer) -> None:
     problems = log_problems(server.log_path)
     if not problems:
         server.log_path.unlink()

@@ -20,7 +20,11 @@ beyond the run. While they are held:
   interval * (1 + 1/probes)), so together they meet every phase, the tick itself included: a
   newcomer who arrives while the server writes 10,000 frames waits for that. The slowest probes
   are printed with the server's CPU share in the second around each, which tells waiting for a
-  tick (about 8 %) from waiting for something bigger.
+  tick (about 8 %) from waiting for something bigger;
+- what the held connections got while the probes ran: updates per client (min / median / max against
+  the ticks the window held), and every --sample-every-th update of each client (its first included)
+  parsed and checked as in ws_fanout.py. A malformed frame, or a held client that got nothing, makes
+  the run FAILED (exit status 1).
 
 Targets, printed next to the figures (not asserted): under 20 KiB of server memory per connection;
 every new client served in under 100 ms. The run waits (up to 2 minutes) for the machine to be quiet
@@ -49,25 +53,30 @@ from harness import (
     CLIENT_CPU,
     SERVER_CPU,
     Child,
+    LiveServer,
     Message,
-    Server,
     core_time,
     cpu_seconds,
     pin_to_cpu,
     raise_fd_limit,
     recv_async,
     rss_kb,
+    softirq_in_process_time,
     start_child,
     start_server,
     wait_for_quiet,
     write_json,
 )
 from wsclient import (
+    SAMPLE_EVERY,
     SERVER_ENV,
     Subscription,
     WsClient,
     close_all,
+    delivery_failures,
     gather_crowd,
+    sampling_report,
+    spread,
     timed_subscribe,
     warm_up,
     ws_environment,
@@ -94,6 +103,7 @@ class HoldParams:
     concurrency: int
     connect_time_limit: float
     hold_limit: float
+    sample_every: int
 
 
 # --- the holding processes -----------------------------------------------------------------------
@@ -107,6 +117,7 @@ async def hold_clients(pipe: Connection, params: HoldParams) -> None:
         params.connections,
         concurrency=params.concurrency,
         time_limit=params.connect_time_limit,
+        sample_every=params.sample_every,
     )
     pipe.send(crowd.report())
     try:
@@ -121,9 +132,10 @@ async def hold_clients(pipe: Connection, params: HoldParams) -> None:
 
 def holder_status(clients: Sequence[WsClient]) -> Message:
     return {
-        "updates": sum(c.texts for c in clients),
+        "per_client": [c.texts for c in clients],
         "lost": sum(c.lost for c in clients),
         "cpu_seconds": time.process_time(),
+        "sampling": sampling_report(clients),
     }
 
 
@@ -141,6 +153,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=3.0, help="pause after subscribing, before measuring")
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes in flight per process")
     parser.add_argument("--connect-time-limit", type=float, default=30.0, help="per connection, seconds")
+    parser.add_argument(
+        "--sample-every", type=int, default=SAMPLE_EVERY, help="check every Nth update of each client (its first too)"
+    )
     return parser.parse_args()
 
 
@@ -202,15 +217,17 @@ def probe_gap(args: argparse.Namespace) -> float:
     return gap
 
 
-def probe(server: Server, args: argparse.Namespace, gap: float) -> Message:
+def probe(server: LiveServer, args: argparse.Namespace, gap: float) -> Message:
     """Time new clients, with the server's CPU and anyone else's on its core meanwhile."""
     then, server_cpu, started = core_time(SERVER_CPU), cpu_seconds(server.pid), time.perf_counter()
     probes = asyncio.run(probe_latencies(server.port, server.pid, args.probes, gap, args.connect_time_limit))
     wall = time.perf_counter() - started
     server_seconds = cpu_seconds(server.pid) - server_cpu
-    # The server's system time includes the softirqs it ran, which /proc/stat counts apart from tasks.
+    # /proc/stat counts softirqs apart from tasks; the server's own time includes those it ran only under
+    # tick-based interrupt accounting (see irq_time_accounting in the results).
     core = core_time(SERVER_CPU)
-    others = core.tasks + core.softirq - then.tasks - then.softirq - server_seconds
+    charged = 1 if softirq_in_process_time() else 0
+    others = core.tasks - then.tasks + charged * (core.softirq - then.softirq) - server_seconds
     return latency_summary(probes) | {
         "wall_seconds": wall,
         "server_cpu_utilisation": server_seconds / wall,
@@ -219,27 +236,36 @@ def probe(server: Server, args: argparse.Namespace, gap: float) -> Message:
 
 
 def statuses(children: Sequence[Child]) -> Message:
-    """Holders' counters summed over the processes."""
+    """Holders' counters summed (per-client counts and problems joined) over the processes."""
     for child in children:
         child.send({"command": "status"})
     replies = [child.recv(30) for child in children]
-    return {key: sum(reply[key] for reply in replies) for key in ("updates", "lost", "cpu_seconds")}
+    counted = ("frames_sampled", "malformed_frames", "malformed_clients")
+    return {
+        "lost": sum(reply["lost"] for reply in replies),
+        "cpu_seconds": sum(reply["cpu_seconds"] for reply in replies),
+        "per_client": [count for reply in replies for count in reply["per_client"]],
+        "sampling": {key: sum(reply["sampling"][key] for reply in replies) for key in counted}
+        | {"problems": [problem for reply in replies for problem in reply["sampling"]["problems"]][:5]},
+    }
 
 
-def start_holders(server: Server, args: argparse.Namespace, children: list[Child]) -> list[Message]:
+def start_holders(server: LiveServer, args: argparse.Namespace, children: list[Child]) -> list[Message]:
     """Spawn the holding processes (appended to `children` at once, so they are always stopped)."""
     topics = parse_topics(args.topics)
     # Long enough for the probes and status rounds, short enough that an orphan does not linger.
     hold_limit = args.settle + args.probes * (probe_gap(args) + args.connect_time_limit) + 120
     for count in shares(args.connections, args.client_processes):
-        params = HoldParams(server.port, count, topics, args.concurrency, args.connect_time_limit, hold_limit)
+        params = HoldParams(
+            server.port, count, topics, args.concurrency, args.connect_time_limit, hold_limit, args.sample_every
+        )
         children.append(start_child(hold_clients, params, cpu=CLIENT_CPU))
     # Bounded by the worst case: every batch of handshakes timing out, then the subscriptions.
     budget = (args.connections // args.concurrency + 1) * args.connect_time_limit + 120
     return [child.recv(budget) for child in children]
 
 
-def hold_and_probe(server: Server, args: argparse.Namespace, children: list[Child]) -> Message:
+def hold_and_probe(server: LiveServer, args: argparse.Namespace, children: list[Child]) -> Message:
     warm_up(server.port)
     # With nobody subscribed a tick costs nothing, so the phase does not matter.
     idle = probe(server, args, IDLE_PROBE_GAP)
@@ -269,19 +295,24 @@ def hold_and_probe(server: Server, args: argparse.Namespace, children: list[Chil
     } | held
 
 
-def probe_while_held(server: Server, args: argparse.Namespace, children: Sequence[Child], connected: int) -> Message:
+def probe_while_held(
+    server: LiveServer, args: argparse.Namespace, children: Sequence[Child], connected: int
+) -> Message:
     """The probes, and what the held connections received and cost their process meanwhile."""
     before, started = statuses(children), time.perf_counter()
     held = probe(server, args, probe_gap(args))
     after, wall = statuses(children), time.perf_counter() - started
+    per_client = [a - b for a, b in zip(after["per_client"], before["per_client"], strict=True)]
     return {
         "loaded_server_probe": held,
         # Ticks are whole seconds apart, so over a few seconds a rate would be mostly rounding:
         # updates per held connection, against the ticks the window could hold, says more.
         "holders_window_seconds": wall,
-        "holders_updates_per_connection": (after["updates"] - before["updates"]) / max(connected, 1),
+        "holders_updates_per_connection": sum(per_client) / max(connected, 1),
+        "holders_per_client_updates": spread(per_client),
         "holders_cpu_utilisation": (after["cpu_seconds"] - before["cpu_seconds"]) / wall,
         "holders_lost_connections": after["lost"],
+        "holders_sampling": after["sampling"],
     }
 
 
@@ -292,6 +323,7 @@ def report(result: Message, args: argparse.Namespace) -> list[str]:
     before_mib, after_mib = result["server_rss_kb_before"] / 1024, result["server_rss_kb_after"] / 1024
     probed_mib = result["server_rss_kb_after_probes"] / 1024
     window, updates = result["holders_window_seconds"], result["holders_updates_per_connection"]
+    counts, sampling = result["holders_per_client_updates"], result["holders_sampling"]
     return [
         f"connections held:      {result['connected']:,} ({result['failed']} failed), topics {args.topics}",
         f"time to connect all:   {result['connect_seconds']:.2f} s "
@@ -306,6 +338,10 @@ def report(result: Message, args: argparse.Namespace) -> list[str]:
         f"while probing:         server CPU {held['server_cpu_utilisation']:.0%}; in {window:.1f} s each held "
         f"connection got {updates:.2f} updates (one per {args.interval:g} s tick); "
         f"holders' CPU {result['holders_cpu_utilisation']:.0%}",
+        f"updates per client:    min {counts['min']:,} / median {counts['median']:,.0f} / max {counts['max']:,} "
+        f"while probing (nominal {window / args.interval:.0f})",
+        f"frame checks:          {sampling['frames_sampled']:,} updates checked (one in {args.sample_every} of "
+        f"each client, its first included), {sampling['malformed_frames']} malformed",
     ]
 
 
@@ -338,6 +374,14 @@ def target_lines(result: Message) -> list[str]:
     ]
 
 
+def failures(result: Message) -> list[str]:
+    """Why the run is FAILED whatever its figures: it did not complete, a checked frame was wrong, or a held
+    client received nothing while the probes ran."""
+    if "error" in result:
+        return [f"did not complete: {result['error']}"]
+    return delivery_failures(result["holders_sampling"], result["holders_per_client_updates"])
+
+
 def warnings(result: Message) -> list[str]:
     """Everything that makes a figure doubtful."""
     if "error" in result:
@@ -360,7 +404,7 @@ def warnings(result: Message) -> list[str]:
     return found
 
 
-def measure(server: Server, args: argparse.Namespace) -> Message:
+def measure(server: LiveServer, args: argparse.Namespace) -> Message:
     """Everything, with the holders and the server stopped whatever happens."""
     children: list[Child] = []
     result: dict[str, Any]
@@ -371,7 +415,9 @@ def measure(server: Server, args: argparse.Namespace) -> Message:
     finally:
         for child in children:
             child.stop(30)
-        server.stop(30)
+        # Closing 10,000 sockets with 1001 can take longer than stop()'s own wait, and its log should say so.
+        server.terminate(30)
+        server.stop()
     return result | {"server_log": server.final_log}
 
 
@@ -383,7 +429,7 @@ def main() -> None:
     print(f"capacity: {args.connections:,} connections over {args.client_processes} process(es) ...", flush=True)
     quiet = wait_for_quiet()
     try:
-        server = start_server("ws-capacity", SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(args.interval)})
+        server = start_server(SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(args.interval)})
     except (OSError, RuntimeError, TimeoutError) as error:
         sys.exit(f"server did not start: {error}")
     result = measure(server, args) | {"busiest_core_before": quiet}
@@ -391,6 +437,9 @@ def main() -> None:
         print(line)
     path = write_json("ws_capacity.json", {"settings": vars(args), "environment": ws_environment(), "result": result})
     print(f"\nWritten to {path}")
+    failed = failures(result)
+    if failed:
+        sys.exit("\n".join(f"FAILED: {why}" for why in failed))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,13 @@ After a settling pause, a window of --duration seconds measures:
   behind: the bytes the kernel holds unread for it (FIONREAD) grew during the window. A busy
   client that did not fall behind is not the limit;
 - server memory per connection: server VmRSS once the N clients are subscribed, minus VmRSS before
-  any of them (measured after one warm-up client was served and gone), divided by N.
+  any of them (measured after one warm-up client was served and gone), divided by N;
+- per-client deliveries in the window (min / median / max) against the nominal duration / interval:
+  a client that got none while others got theirs, or far fewer, is reported;
+- frame checks: every --sample-every-th update of each client (its first included) is parsed: type
+  `bars.update`, `topic` the subscribed one, numeric time/open/high/low/close/volume with
+  low <= open, close <= high, and time never going back for that client. Any malformed frame, or a
+  subscribed client that received nothing in the window, makes the run FAILED (exit status 1).
 
 A last run at --saturation-subscribers (1000) with --saturation-interval (0.001 s, faster than the
 server can tick) drives the server flat out: its deliveries/s is the most one process can deliver.
@@ -41,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -53,18 +60,32 @@ from harness import (
     Child,
     CoreTimes,
     Message,
+    accounting_line,
     core_times,
     cpu_times,
     format_table,
     pin_to_cpu,
     raise_fd_limit,
     rss_kb,
+    softirq_in_process_time,
     start_child,
     start_server,
     wait_for_quiet,
     write_json,
 )
-from wsclient import SERVER_ENV, WsClient, close_all, gather_crowd, unread_bytes, warm_up, ws_environment
+from wsclient import (
+    SAMPLE_EVERY,
+    SERVER_ENV,
+    WsClient,
+    close_all,
+    delivery_failures,
+    gather_crowd,
+    sampling_report,
+    spread,
+    unread_bytes,
+    warm_up,
+    ws_environment,
+)
 
 TOPIC = ("BTCUSD", "1")
 TARGET_US_PER_DELIVERY = 4.0
@@ -80,6 +101,8 @@ FRAME_BYTES = 160
 BEHIND_FRAMES = 4
 # Other processes' share of a core above which a run is reported as disturbed.
 OTHER_LOAD = 0.05
+# A client (or the median client, against the nominal count) getting fewer than this share is reported.
+UNEVEN = 0.9
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,7 @@ class FanoutParams:
     settle: float
     concurrency: int
     connect_time_limit: float
+    sample_every: int
 
 
 @dataclass(frozen=True)
@@ -104,7 +128,7 @@ class Run:
 
 class Snapshot(NamedTuple):
     wall: float
-    deliveries: int
+    per_client: list[int]
     server_user: float
     server_system: float
     client_cpu: float
@@ -123,27 +147,30 @@ async def fanout_client(pipe: Connection, params: FanoutParams) -> None:
         params.subscribers,
         concurrency=params.concurrency,
         time_limit=params.connect_time_limit,
+        sample_every=params.sample_every,
     )
     report = crowd.report() | {"server_rss_kb_connected": rss_kb(params.server_pid)}
     if crowd.clients:
         await asyncio.sleep(params.settle)
         report |= await measure_window(crowd.clients, params.server_pid, params.duration)
-    pipe.send(report)
+    pipe.send(report | {"sampling": sampling_report(crowd.clients)})
     await close_all(crowd.clients)
 
 
 def snapshot(clients: Sequence[WsClient], server_pid: int) -> Snapshot:
-    deliveries, server_times, client_cpu = sum(c.texts for c in clients), cpu_times(server_pid), time.process_time()
-    return Snapshot(time.perf_counter(), deliveries, *server_times, client_cpu, core_times(), unread_bytes(clients))
+    per_client, server_times, client_cpu = [c.texts for c in clients], cpu_times(server_pid), time.process_time()
+    return Snapshot(time.perf_counter(), per_client, *server_times, client_cpu, core_times(), unread_bytes(clients))
 
 
 async def measure_window(clients: Sequence[WsClient], server_pid: int, duration: float) -> Message:
     before = snapshot(clients, server_pid)
     await asyncio.sleep(duration)
     after = snapshot(clients, server_pid)
+    per_client = [a - b for a, b in zip(after.per_client, before.per_client, strict=True)]
     return {
         "wall_seconds": after.wall - before.wall,
-        "deliveries": after.deliveries - before.deliveries,
+        "deliveries": sum(per_client),
+        "per_client_deliveries": spread(per_client),
         "server_user_seconds": after.server_user - before.server_user,
         "server_system_seconds": after.server_system - before.server_system,
         "client_cpu_seconds": after.client_cpu - before.client_cpu,
@@ -179,6 +206,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes in flight while connecting")
     parser.add_argument("--connect-time-limit", type=float, default=30.0, help="per connection, seconds")
     parser.add_argument("--attempts", type=int, default=3, help="runs of a measurement disturbed by other load")
+    parser.add_argument(
+        "--sample-every", type=int, default=SAMPLE_EVERY, help="check every Nth update of each client (its first too)"
+    )
     return parser.parse_args()
 
 
@@ -192,7 +222,7 @@ def planned_runs(args: argparse.Namespace) -> list[Run]:
 def measure(run: Run, args: argparse.Namespace) -> Message:
     """One fresh server, one load process, one window; the raw and derived figures."""
     try:
-        server = start_server("ws-fanout", SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(run.interval)})
+        server = start_server(SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(run.interval)})
     except (OSError, RuntimeError, TimeoutError) as error:
         # The message carries the server's last words.
         return asdict(run) | {"error": f"server did not start: {error}", "server_log": ""}
@@ -208,6 +238,7 @@ def measure(run: Run, args: argparse.Namespace) -> Message:
             args.settle,
             args.concurrency,
             args.connect_time_limit,
+            args.sample_every,
         )
         child = start_child(fanout_client, params, cpu=CLIENT_CPU)
         # Bounded by the worst case of connecting (every batch timing out) plus the window itself.
@@ -243,6 +274,7 @@ def rates(run: Run, raw: Message) -> Message:
         "server_kernel_share": raw["server_system_seconds"] / max(server_cpu, 1e-9),
         "deliveries_per_second": deliveries / wall,
         "nominal_deliveries_per_second": raw["connected"] / run.interval,
+        "nominal_per_client": wall / run.interval,
         "server_us_per_delivery": server_cpu / deliveries * 1e6 if deliveries else None,
         "server_cpu_utilisation": server_cpu / wall,
         "client_cpu_utilisation": raw["client_cpu_seconds"] / wall,
@@ -253,14 +285,16 @@ def rates(run: Run, raw: Message) -> Message:
 def core_accounting(raw: Message) -> Message:
     """Other processes' share of our two cores, and the server core's softirq time.
 
-    A process's system time includes the softirqs it ran (loopback TCP hands each segment to the
-    receiving socket in the sender's softirq), while /proc/stat counts softirqs apart from tasks.
+    Loopback TCP hands each segment to the receiving socket in the sender's softirq. /proc/stat counts
+    softirqs apart from tasks; whether a process's own CPU time includes those it ran depends on the
+    kernel's interrupt time accounting (recorded in the results), so only then are they part of its time.
     """
     wall, deliveries = raw["wall_seconds"], raw["deliveries"]
     server_core, client_core = raw["server_core"], raw["client_core"]
     server_cpu = raw["server_user_seconds"] + raw["server_system_seconds"]
-    server_busy = server_core["tasks_seconds"] + server_core["softirq_seconds"]
-    client_busy = client_core["tasks_seconds"] + client_core["softirq_seconds"]
+    charged = 1 if softirq_in_process_time() else 0
+    server_busy = server_core["tasks_seconds"] + charged * server_core["softirq_seconds"]
+    client_busy = client_core["tasks_seconds"] + charged * client_core["softirq_seconds"]
     softirq = server_core["softirq_seconds"]
     return {
         "other_load_server_core": (server_busy - server_cpu) / wall,
@@ -286,6 +320,11 @@ def table(results: Sequence[Message]) -> str:
         "open s",
         "subscribe s",
         "failed",
+        "per client min/med/max",
+        "nominal/client",
+        "checked",
+        "malformed",
+        "verdict",
     )
     return format_table(headers, (row(r) for r in results))
 
@@ -293,8 +332,8 @@ def table(results: Sequence[Message]) -> str:
 def row(result: Message) -> list[str]:
     head = [result["label"], str(result["subscribers"]), f"{result['interval'] * 1000:g}"]
     if "deliveries_per_second" not in result:
-        return [*head, "ERROR", *[""] * 9]
-    us = result["server_us_per_delivery"]
+        return [*head, "ERROR", *[""] * 14, "FAILED"]
+    us, per_client = result["server_us_per_delivery"], result["per_client_deliveries"]
     return [
         *head,
         f"{result['deliveries_per_second']:,.0f}",
@@ -307,6 +346,11 @@ def row(result: Message) -> list[str]:
         f"{result['open_seconds']:.2f}",
         f"{result['subscribe_seconds']:.2f}",
         str(result["failed"]),
+        f"{per_client['min']:,}/{per_client['median']:,.0f}/{per_client['max']:,}",
+        f"{result['nominal_per_client']:,.0f}",
+        f"{result['sampling']['frames_sampled']:,}",
+        str(result["sampling"]["malformed_frames"]),
+        "FAILED" if failures(result) else "ok",
     ]
 
 
@@ -335,6 +379,20 @@ def target_lines(results: Sequence[Message]) -> list[str]:
     ]
 
 
+def failures(r: Message) -> list[str]:
+    """Why a run is FAILED whatever its speed: it did not complete, a checked frame was wrong, or a subscribed
+    client received nothing in the window."""
+    if "error" in r:
+        return [f"did not complete: {r['error']}"]
+    if "deliveries" not in r:
+        return [f"no client subscribed: {r['errors']}"]
+    return delivery_failures(r["sampling"], r["per_client_deliveries"])
+
+
+def failure_lines(results: Sequence[Message]) -> list[str]:
+    return [f"FAILED: {r['label']} at {r['subscribers']} subscribers: {why}" for r in results for why in failures(r)]
+
+
 def warnings(results: Sequence[Message]) -> list[str]:
     """Everything that makes a figure doubtful."""
     return [line for r in results for line in run_warnings(r)]
@@ -349,6 +407,7 @@ def run_warnings(r: Message) -> list[str]:
         found.append(f"{name}: {r['failed']} connections failed: {r['errors']}")
     if r.get("lost_connections"):
         found.append(f"{name}: {r['lost_connections']} connections were closed during the window")
+    found += delivery_warnings(name, r)
     found += utilisation_warnings(name, r)
     for core in ("server", "client"):
         if r.get(f"other_load_{core}_core", 0) >= OTHER_LOAD:
@@ -358,6 +417,24 @@ def run_warnings(r: Message) -> list[str]:
         found.append(f"{name}: the hypervisor stole {r['steal']:.0%} of a core during the window")
     if r["server_log"]:
         found.append(f"{name}: the server logged:\n{r['server_log']}")
+    return found
+
+
+def delivery_warnings(name: str, r: Message) -> list[str]:
+    """Clients served unevenly, or a server that ticked slower than asked."""
+    if "per_client_deliveries" not in r:
+        return []
+    counts, nominal, found = r["per_client_deliveries"], r["nominal_per_client"], []
+    if counts["min"] < UNEVEN * counts["median"]:
+        found.append(
+            f"{name}: uneven deliveries: the worst-served client got {counts['min']:,}, the median "
+            f"{counts['median']:,.0f} (updates dropped for it, or it was served late)"
+        )
+    if r["label"] == "fan-out" and counts["median"] < UNEVEN * nominal:
+        found.append(
+            f"{name}: the median client got {counts['median']:,.0f} updates of a nominal {nominal:,.0f} "
+            "(duration / interval): the server ticked slower than asked"
+        )
     return found
 
 
@@ -388,13 +465,18 @@ def measure_undisturbed(run: Run, args: argparse.Namespace) -> Message:
     The least disturbed run is kept, with the errors of any failed attempts, which stay suspicious.
     """
     best: Message | None = None
-    failures: list[str] = []
+    failed: list[str] = []
     for attempt in range(1, args.attempts + 1):
         quiet = wait_for_quiet()
         result = measure(run, args) | {"attempt": attempt, "busiest_core_before": quiet}
         if "error" in result:
-            failures.append(result["error"])
+            failed.append(result["error"])
             print(f"  attempt {attempt} failed: {result['error']}", flush=True)
+        elif failures(result):
+            # Wrong frames or a starved client are the server's doing, not other load's: never retried away.
+            print(f"  attempt {attempt} FAILED: {'; '.join(failures(result))}", flush=True)
+            best = result
+            break
         elif disturbance(result) >= OTHER_LOAD:
             print(f"  attempt {attempt}: disturbed ({disturbance(result):.0%} of a core taken by others)", flush=True)
         if best is None or disturbance(result) < disturbance(best):
@@ -402,7 +484,7 @@ def measure_undisturbed(run: Run, args: argparse.Namespace) -> Message:
         if disturbance(result) < OTHER_LOAD:
             break
     assert best is not None, "at least one attempt"
-    return best | {"failed_attempts": failures}
+    return best | {"failed_attempts": failed}
 
 
 def main() -> None:
@@ -417,10 +499,13 @@ def main() -> None:
     print()
     print(table(results))
     print()
-    for line in [*target_lines(results), *warnings(results)]:
+    for line in [*target_lines(results), accounting_line(), *warnings(results)]:
         print(line)
     path = write_json("ws_fanout.json", {"settings": vars(args), "environment": ws_environment(), "runs": results})
     print(f"\nWritten to {path}")
+    failed = failure_lines(results)
+    if failed:
+        sys.exit("\n".join(failed))
 
 
 if __name__ == "__main__":

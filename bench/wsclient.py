@@ -1,10 +1,14 @@
 """The raw WebSocket client of the WebSocket benchmarks (`ws_fanout.py`, `ws_capacity.py`); not run by itself.
 
 `WsClient` is an asyncio WebSocket client protocol (a BufferedProtocol over loop.create_connection).
-It does the HTTP Upgrade by hand, subscribes to one topic, then only counts the server's text frames
-by walking their headers, so one client process can absorb a few hundred thousand frames per second
-without parsing JSON or allocating per read. Around it: opening and subscribing clients one by one or
-in bulk, and the server settings such clients need. Processes, /proc and reporting are in harness.py.
+It does the HTTP Upgrade by hand, subscribes to one topic, then counts the server's text frames by
+walking their headers, so one client process can absorb a few hundred thousand frames per second
+without allocating per read. Counting alone would take any frame for an update, so every
+`sample_every`-th one of each client (its first update included) is parsed and checked: a
+`bars.update` of the subscribed topic whose payload has numeric time/open/high/low/close/volume with
+low <= open, close <= high, volume >= 0, and a time that never goes back for that client. Around it:
+opening and subscribing clients one by one or in bulk, and the server settings such clients need.
+Processes, /proc and reporting are in harness.py.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import statistics
 import struct
 import termios
 import time
@@ -44,6 +49,9 @@ _MAX_HANDSHAKE = 16384
 
 # A topic as the client names it: (symbol, resolution).
 Subscription = tuple[str, str]
+# Every this many updates of a client, one is parsed and checked; cheap enough to keep up at saturation.
+SAMPLE_EVERY = 50
+BAR_FIELDS = ("time", "open", "high", "low", "close", "volume")
 
 
 def ws_environment() -> dict[str, Any]:
@@ -72,6 +80,44 @@ def subscribe_message(symbol: str, resolution: str) -> bytes:
     return json.dumps({"type": "bars.subscribe", "payload": {"symbol": symbol, "resolution": resolution}}).encode()
 
 
+def topic_of(subscription: Subscription) -> str:
+    """The topic the server names in its replies and updates (`bars:SYMBOL:RESOLUTION`)."""
+    symbol, resolution = subscription
+    return f"bars:{symbol}:{resolution}"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def update_problem(frame: bytes | bytearray, topic: str, previous_time: int | None) -> tuple[str | None, int | None]:
+    """Check one text frame as an update of `topic` after one stamped `previous_time` (ms, or None).
+
+    Returns (what is wrong or None, the update's time when it has one).
+    """
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return f"not JSON: {bytes(frame[:100])!r}", None
+    if not isinstance(message, dict) or message.get("type") != "bars.update":
+        return f"not a bars.update: {bytes(frame[:100])!r}", None
+    if message.get("topic") != topic:
+        return f"topic {message.get('topic')!r} on a client subscribed to {topic!r}", None
+    bar = message.get("payload")
+    if not isinstance(bar, dict) or not all(_is_number(bar.get(name)) for name in BAR_FIELDS):
+        return f"payload without numeric {'/'.join(BAR_FIELDS)}: {str(bar)[:120]}", None
+    time_ms = bar["time"]
+    if not isinstance(time_ms, int):
+        return f"time {time_ms!r} is not whole milliseconds", None
+    if not bar["low"] <= min(bar["open"], bar["close"]) <= max(bar["open"], bar["close"]) <= bar["high"]:
+        return f"OHLC out of order: {str(bar)[:160]}", time_ms
+    if bar["volume"] < 0:
+        return f"negative volume: {str(bar)[:160]}", time_ms
+    if previous_time is not None and time_ms < previous_time:
+        return f"time went back from {previous_time} to {time_ms} on {topic}", time_ms
+    return None, time_ms
+
+
 def _accept_key(key: bytes) -> bytes:
     return base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
 
@@ -95,15 +141,23 @@ _RECEIVED_VIEW = memoryview(_RECEIVED)
 class WsClient(asyncio.BufferedProtocol):
     """One raw WebSocket connection: `opened` after the upgrade, `subscribed` on the first text frame.
 
-    After the first text frame (the subscription response) every text frame only adds one to
-    `texts`. Pings are answered, so the server's own keep-alive never drops us.
+    After the first text frame (the subscription response) every text frame adds one to `texts`,
+    and every `sample_every`-th one (the first included) is checked (`sampled`, `malformed`, the
+    first `problem`). Pings are answered, so the server's own keep-alive never drops us.
     """
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, sample_every: int = SAMPLE_EVERY) -> None:
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
         self.subscribed: asyncio.Future[bytes] = loop.create_future()
         self.texts = 0
+        self.topic = ""
+        self.sample_every = sample_every
+        self.sampled = 0
+        self.malformed = 0
+        self.problem: str | None = None
+        self._countdown = 1
+        self._last_time: int | None = None
         # Bytes read, the handshake included: tells "the server never answered" from "we lost it".
         self.received = 0
         self.lost = False
@@ -127,6 +181,7 @@ class WsClient(asyncio.BufferedProtocol):
 
     def subscribe(self, subscription: Subscription) -> None:
         assert self.transport is not None, "subscribe only once opened"
+        self.topic = topic_of(subscription)
         self.transport.write(client_frame(_OP_TEXT, subscribe_message(*subscription)))
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -187,9 +242,9 @@ class WsClient(asyncio.BufferedProtocol):
         """Count the complete frames in `buffer[:end]`; the offset of the first incomplete one.
 
         This is the hot path: server frames are never masked, so once subscribed a frame costs a
-        few index operations and no allocation.
+        few index operations and, but for the sampled ones, no allocation.
         """
-        pos, texts, counting = 0, 0, self._counting
+        pos, texts, counting, countdown = 0, 0, self._counting, self._countdown
         while end - pos >= 2:
             first, size = buffer[pos], buffer[pos + 1]
             head = 2
@@ -206,12 +261,26 @@ class WsClient(asyncio.BufferedProtocol):
                 break
             if first == _TEXT_FIN and counting:
                 texts += 1
+                countdown -= 1
+                if not countdown:
+                    countdown = self.sample_every
+                    self._check(buffer[pos + head : stop])
             else:
                 self._on_frame(first & 0x0F, bytes(buffer[pos + head : stop]))
                 counting = self._counting
             pos = stop
         self.texts += texts
+        self._countdown = countdown
         return pos
+
+    def _check(self, frame: bytes | bytearray) -> None:
+        self.sampled += 1
+        problem, time_ms = update_problem(frame, self.topic, self._last_time)
+        if problem is not None:
+            self.malformed += 1
+            self.problem = self.problem or problem
+        if time_ms is not None:
+            self._last_time = max(time_ms, self._last_time or time_ms)
 
     def _on_frame(self, opcode: int, payload: bytes) -> None:
         if opcode == _OP_TEXT:
@@ -226,9 +295,21 @@ class WsClient(asyncio.BufferedProtocol):
             self._fail(f"closed by the server: {self.close_code} {payload[2:]!r}")
 
 
-def check_subscribed(response: bytes) -> None:
-    if not response.startswith(b'{"type":"bars.subscribe.response"') or b'"status":"ok"' not in response:
-        raise ConnectionError(f"subscription refused: {response[:200]!r}")
+def check_subscribed(response: bytes, topic: str) -> None:
+    """Raise ConnectionError unless `response` is an ok `bars.subscribe.response` naming `topic`."""
+    try:
+        reply = json.loads(response)
+    except ValueError:
+        reply = None
+    payload = reply.get("payload") if isinstance(reply, dict) else None
+    if (
+        not isinstance(reply, dict)
+        or reply.get("type") != "bars.subscribe.response"
+        or not isinstance(payload, dict)
+        or payload.get("status") != "ok"
+        or payload.get("topic") != topic
+    ):
+        raise ConnectionError(f"subscription to {topic} refused: {response[:200]!r}")
 
 
 async def open_one(port: int, time_limit: float) -> WsClient:
@@ -252,7 +333,7 @@ async def subscribe_one(port: int, subscription: Subscription, time_limit: float
         client = await open_one(port, time_limit)
         try:
             client.subscribe(subscription)
-            check_subscribed(await client.subscribed)
+            check_subscribed(await client.subscribed, client.topic)
         except BaseException:
             client.close()
             raise
@@ -293,7 +374,7 @@ async def subscribe_all(
     errors: list[BaseException] = []
     for client in clients:
         try:
-            check_subscribed(_answer(client))
+            check_subscribed(_answer(client), client.topic)
             subscribed.append(client)
         except (ConnectionError, TimeoutError) as error:
             errors.append(error)
@@ -328,11 +409,22 @@ class Crowd:
 
 
 async def gather_crowd(
-    port: int, subscriptions: Sequence[Subscription], count: int, *, concurrency: int, time_limit: float
+    port: int,
+    subscriptions: Sequence[Subscription],
+    count: int,
+    *,
+    concurrency: int,
+    time_limit: float,
+    sample_every: int = SAMPLE_EVERY,
 ) -> Crowd:
-    """Open `count` connections, then subscribe them all; see open_many and subscribe_all."""
+    """Open `count` connections, then subscribe them all, each checking every `sample_every`-th update.
+
+    See open_many and subscribe_all.
+    """
     started = time.perf_counter()
     opened, open_errors = await open_many(port, count, concurrency=concurrency, time_limit=time_limit)
+    for client in opened:
+        client.sample_every = sample_every
     opened_at = time.perf_counter()
     # Generous: the server answers subscriptions in bulk, but each one costs it a little.
     clients, errors = await subscribe_all(opened, subscriptions, time_limit + count / 1000)
@@ -343,6 +435,40 @@ def summarize_errors(errors: Iterable[BaseException], top: int = 5) -> list[str]
     """The commonest errors with their counts, for a report that stays short."""
     counts = Counter(f"{type(e).__name__}: {e}" for e in errors)
     return [f"{n} x {text}" for text, n in counts.most_common(top)]
+
+
+def sampling_report(clients: Sequence[WsClient], top: int = 5) -> Message:
+    """What the checked frames showed: how many, how many were wrong (on how many clients), the commonest faults."""
+    problems = Counter(client.problem for client in clients if client.problem is not None)
+    return {
+        "frames_sampled": sum(client.sampled for client in clients),
+        "malformed_frames": sum(client.malformed for client in clients),
+        "malformed_clients": sum(1 for client in clients if client.malformed),
+        "problems": [f"{n} client(s): {text}" for text, n in problems.most_common(top)],
+    }
+
+
+def delivery_failures(sampling: Message, per_client: Message) -> list[str]:
+    """Why the deliveries make a run FAILED whatever its speed: malformed frames, no frame checked at all, or
+    subscribed clients that received nothing (`sampling` from sampling_report, `per_client` from spread)."""
+    found = []
+    if sampling["malformed_frames"]:
+        found.append(
+            f"{sampling['malformed_frames']} malformed frame(s) of {sampling['frames_sampled']:,} checked, on "
+            f"{sampling['malformed_clients']} client(s): {sampling['problems']}"
+        )
+    if not sampling["frames_sampled"]:
+        found.append("no frame was checked")
+    if per_client["starved"]:
+        found.append(f"{per_client['starved']} subscribed client(s) received no update while measured")
+    return found
+
+
+def spread(counts: Sequence[int]) -> Message:
+    """Min, median and max of per-client delivery counts, and how many clients got none ("starved")."""
+    if not counts:
+        return {"min": 0, "median": 0, "max": 0, "starved": 0}
+    return {"min": min(counts), "median": statistics.median(counts), "max": max(counts), "starved": counts.count(0)}
 
 
 def unread_bytes(clients: Iterable[WsClient]) -> int:
