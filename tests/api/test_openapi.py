@@ -115,11 +115,6 @@ async def test_every_api_route_is_documented(client: Client, spec: dict[str, Any
     assert routed - documented == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /quotes does not yet document 405 (GET on its path) and 413 (body over the limit); "
-    "app/api/datafeed.py must add them, then this mark goes",
-)
 def test_quotes_document_every_error_answer(spec: dict[str, Any]) -> None:
     """POST /quotes answers 405 to other methods on its path, 413 to a body too large, 422 to a bad one."""
     responses = spec["paths"]["/api/v1/datafeed/quotes"]["post"]["responses"]
