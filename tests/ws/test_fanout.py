@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import orjson
@@ -10,7 +11,14 @@ import orjson
 from app.keys import HUB
 from app.market.instruments import INSTRUMENTS
 from app.paths import WS_PATH
-from tests.conftest import Connect, reply, send, stalled_subscriber, updates
+from tests.conftest import FROZEN_NOW, Client, Connect, fetch_bars, reply, send, stalled_subscriber, updates
+
+# How long a client may stay behind before it is evicted, and how many updates the reading client must
+# get in that time (nominally 0.2 s of them, at a tick per millisecond).
+SLOW_CLIENT_TIMEOUT = 3.0
+KEPT_UP = 200
+# The whole scenario, nominally about 4 s, on a loaded two-core machine.
+SCENARIO_BOUND = 60.0
 
 
 async def test_hundreds_of_clients_share_one_topic(make_client: Connect) -> None:
@@ -33,29 +41,51 @@ async def test_hundreds_of_clients_share_one_topic(make_client: Connect) -> None
 
 async def test_a_client_that_does_not_read_neither_grows_memory_nor_delays_others(make_client: Connect) -> None:
     limit = 4096
-    client = await make_client(ws_send_buffer_limit=limit, ws_slow_client_timeout=0.5, bar_broadcaster_interval=0.001)
+    client = await make_client(
+        ws_send_buffer_limit=limit,
+        ws_slow_client_timeout=SLOW_CLIENT_TIMEOUT,
+        # Pings far apart: the stalled peer answers none, and must be evicted for being slow, not for that.
+        ws_ping_interval=600.0,
+        bar_broadcaster_interval=0.001,
+    )
     hub = client.app[HUB]
     # 48 topics at a tick per millisecond: megabytes a second, enough to fill the kernel's buffers quickly.
     topics = [(i.symbol, r) for i in INSTRUMENTS for r in ("1", "5", "60", "1D")]
     stalled = await stalled_subscriber(client, topics)
+    peak = 0
+
+    def stalled_connections() -> int:
+        """Connections still holding the stalled client's topics; notes the largest send buffer among them."""
+        nonlocal peak
+        found = [connection for connection in hub.connections if len(connection.topics) > 1]
+        peak = max([peak, *(connection.transport.get_write_buffer_size() for connection in found)])
+        return len(found)
+
     try:
-        async with client.ws_connect(WS_PATH) as reader:
+        async with client.ws_connect(WS_PATH) as reader, asyncio.timeout(SCENARIO_BOUND):
             await send(reader, "bars.subscribe", symbol="BTCUSD")
             await reply(reader, "bars.subscribe.response")
-            peak = 0
-            evicted = False
-            for _ in range(100):
-                await updates(reader, 100)  # the reading client keeps getting its updates meanwhile
-                others = [c for c in hub.connections if len(c.topics) > 1]
-                peak = max([peak] + [c.transport.get_write_buffer_size() for c in others])
-                if not others:
-                    evicted = True
-                    break
+            while (await fanout_health(client))["dropped"] == 0:
+                await updates(reader, 10)
+            assert stalled_connections() == 1, "the stalled client is behind and still connected"
+            # From now until its eviction, SLOW_CLIENT_TIMEOUT later, the reader must keep getting updates.
+            dropped_before = (await fanout_health(client))["dropped"]
+            received = await updates(reader, KEPT_UP)
+            assert stalled_connections() == 1, f"{KEPT_UP} updates reached the reader while the other was stalled"
+            assert (await fanout_health(client))["dropped"] > dropped_before, "and its updates were being dropped"
+            while stalled_connections():
+                await updates(reader, 10)
     finally:
         stalled.close()
-    assert hub.dropped > 0, "updates for the stalled client were dropped"
-    assert peak <= limit + 512, "its buffer stayed bounded"
-    assert evicted, "a client that stays behind is disconnected"
+    assert peak <= limit + 512, "the stalled client's buffer stayed bounded"
+    [newest] = await fetch_bars(client, "BTCUSD", "1", FROZEN_NOW + 1, FROZEN_NOW + 1, count_back=1)
+    assert [(u["topic"], u["payload"]) for u in received] == [("bars:BTCUSD:1", newest)] * KEPT_UP
+
+
+async def fanout_health(client: Client) -> dict[str, Any]:
+    """The broadcaster's figures from `/api/v1/datafeed/health`: delivered and dropped updates, ticks."""
+    body: dict[str, Any] = (await (await client.get("/api/v1/datafeed/health")).json())["broadcaster"]
+    return body
 
 
 async def test_datafeed_health_counts_subscribers(make_client: Connect) -> None:
