@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from app.market.bars import Bar, TickBar, merge
 from app.market.instruments import INSTRUMENTS, AssetClass, Instrument
-from app.market.resolutions import DAY, Resolution
+from app.market.resolutions import DAY, Resolution, first_slot_at_or_after, slot_index, slot_start
 from app.market.rng import Rng
 from app.market.simulation import HISTORY_EPOCH, SimulatedFeed
 from app.market.subdivide import subdivide
@@ -72,20 +72,30 @@ def test_bars_keep_ohlc_invariants_on_the_tick_grid(symbol: str, resolution: Res
     assert times == sorted(set(times))
 
 
-@settings(max_examples=60, deadline=None)
+def closed_periods(resolutions: list[Resolution], since: int) -> st.SearchStrategy[tuple[Resolution, int]]:
+    """A resolution and the start of one of its whole periods that begins at or after `since` and has closed."""
+
+    def periods(resolution: Resolution) -> st.SearchStrategy[tuple[Resolution, int]]:
+        first = first_slot_at_or_after(resolution, since)
+        last = slot_index(resolution, FROZEN_NOW) - 1
+        return st.tuples(st.just(resolution), st.integers(first, last).map(lambda i: slot_start(resolution, i)))
+
+    return st.sampled_from(resolutions).flatmap(periods)
+
+
+# Every example checks a whole period (a month is 44,640 minutes), so fewer are needed than before.
+@settings(max_examples=40, deadline=None)
 @given(
     symbol=st.sampled_from(SYMBOLS),
-    resolution=st.sampled_from([r for r in Resolution if r is not Resolution.M1]),
-    at=intraday_times,
+    period=closed_periods([r for r in Resolution if r is not Resolution.M1], FEED.history_start(Resolution.M1)),
 )
-def test_every_resolution_is_the_aggregate_of_its_minutes(symbol: str, resolution: Resolution, at: int) -> None:
+def test_every_resolution_is_the_aggregate_of_its_minutes(symbol: str, period: tuple[Resolution, int]) -> None:
+    """Periods are drawn whole and inside minute history, so every example compares a bar with its minutes."""
     inst = instrument(symbol)
-    start = resolution.period_start(at - resolution.seconds)  # a closed period
-    end = resolution.next_start(start)
-    if start < FEED.history_start(Resolution.M1):
-        return
+    resolution, start = period
     bars = bars_between(symbol, resolution, start, start + 1)
-    minutes = bars_between(symbol, Resolution.M1, start, end)
+    minutes = bars_between(symbol, Resolution.M1, start, resolution.next_start(start))
+    # A period with no minute (the market closed throughout) has no bar either.
     assert [as_ticks(bar, inst) for bar in bars] == ([merged(minutes, inst)] if minutes else [])
 
 
@@ -160,11 +170,21 @@ def test_the_forming_bar_grows_into_the_closed_bar() -> None:
     assert early.volume <= closed.volume
 
 
-def test_history_up_to_now_ends_with_the_forming_bar() -> None:
-    for resolution in Resolution:
-        bars = FEED.history("BTCUSD", resolution, resolution.period_start(FROZEN_NOW), FROZEN_NOW + DAY, 0).bars
-        assert bars[-1].time == resolution.period_start(FROZEN_NOW) * 1000
-        assert bars[-1] == FEED.live_bar("BTCUSD", resolution)
+@pytest.mark.parametrize("symbol", ["BTCUSD", "AAPL"])
+@pytest.mark.parametrize("resolution", [r for r in Resolution if r is not Resolution.M1])
+def test_the_forming_bar_is_the_aggregate_of_the_finer_bars_so_far(symbol: str, resolution: Resolution) -> None:
+    """History up to now ends with the forming bar: the minutes (days, for 1W and 1M) of its period so far."""
+    # 21 minutes into an hour, so every forming bar already spans several closed finer bars.
+    now = FROZEN_NOW + 21 * 60 + 4
+    feed = SimulatedFeed(clock=lambda: now)
+    inst = instrument(symbol)
+    start = resolution.period_start(now)
+    [forming] = bars_between(symbol, resolution, start, now + DAY, feed)
+    finer = Resolution.DAY if resolution in (Resolution.WEEK, Resolution.MONTH) else Resolution.M1
+    parts = bars_between(symbol, finer, start, now + 1, feed)
+    assert forming.time == start * 1000
+    assert len(parts) > 1
+    assert as_ticks(forming, inst) == merged(parts, inst)
 
 
 def test_history_depth_and_no_data_before_it() -> None:

@@ -67,6 +67,8 @@ async def test_a_client_that_does_not_read_neither_grows_memory_nor_delays_other
             await reply(reader, "bars.subscribe.response")
             while (await fanout_health(client))["dropped"] == 0:
                 await updates(reader, 10)
+                stalled_connections()
+                assert peak <= limit + 512, "the stalled client's buffer grew past the limit, and none was dropped"
             assert stalled_connections() == 1, "the stalled client is behind and still connected"
             # From now until its eviction, SLOW_CLIENT_TIMEOUT later, the reader must keep getting updates.
             dropped_before = (await fanout_health(client))["dropped"]
