@@ -22,12 +22,13 @@ async def test_sigterm_closes_every_socket_with_1001_and_exits() -> None:
                 assert reply["payload"]["status"] == "ok"
             server.process.send_signal(signal.SIGTERM)
             stopped_at = time.monotonic()
-            for ws in sockets:
-                message = await ws.receive(timeout=5)
-                while message.type is aiohttp.WSMsgType.TEXT:  # updates sent before the close still arrive
+            async with asyncio.timeout(30):
+                for ws in sockets:
                     message = await ws.receive(timeout=5)
-                assert message.type is aiohttp.WSMsgType.CLOSE
-                assert (message.data, message.extra) == (1001, "Server shutting down")
+                    while message.type is aiohttp.WSMsgType.TEXT:  # updates sent before the close still arrive
+                        message = await ws.receive(timeout=5)
+                    assert message.type is aiohttp.WSMsgType.CLOSE
+                    assert (message.data, message.extra) == (1001, "Server shutting down")
         assert await asyncio.to_thread(server.process.wait, 10) == 0
         assert time.monotonic() - stopped_at < 5
     finally:

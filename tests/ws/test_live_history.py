@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -18,7 +19,8 @@ async def test_live_updates_and_history_agree_across_a_bar_boundary(make_client:
     client = await make_client(feed=feed, bar_broadcaster_interval=0.01)
     last_by_time: dict[int, dict[str, Any]] = {}
     times: list[int] = []
-    async with client.ws_connect(WS_PATH) as ws:
+    # Two boundaries take about 2 s at 60x; the bound is for a loaded machine.
+    async with client.ws_connect(WS_PATH) as ws, asyncio.timeout(60):
         await send(ws, "bars.subscribe", symbol="ETHUSD", resolution="1")
         await reply(ws, "bars.subscribe.response")
         while len(set(times)) < 3:
