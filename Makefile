@@ -44,7 +44,8 @@ format: install
 	$(BIN)/ruff format .
 
 ## Benchmarks (figures printed and written to bench/results/): REST under wrk (installed with apt-get if
-## missing), WebSocket fan-out and capacity, and the chart page's first load.
+## missing), hot and rotating; WebSocket fan-out and capacity; the chart page's first load. A run that saw
+## error answers, socket errors, malformed frames or unpainted candles is FAILED and stops the target.
 bench: install chromium
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/rest.py
