@@ -72,9 +72,12 @@ def _server_preexec(cpu: int | None, fd_limit: int | None) -> Callable[[], None]
             os.sched_setaffinity(0, {cpu})
         if fd_limit is not None:
             _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            # Root may raise the hard limit too; anyone may raise the soft one up to the hard one.
-            wanted = fd_limit if os.geteuid() == 0 else min(fd_limit, hard)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
+            try:
+                # Root may raise the hard limit too (not inside every container)...
+                resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, max(fd_limit, hard)))
+            except (ValueError, OSError):
+                # ...anyone may raise the soft one up to the hard one.
+                resource.setrlimit(resource.RLIMIT_NOFILE, (min(fd_limit, hard), hard))
 
     return prepare
 
