@@ -118,13 +118,15 @@ async def reply(ws: ClientWebSocketResponse, message_type: str) -> Frame:
 
 
 async def updates(ws: ClientWebSocketResponse, count: int) -> list[Frame]:
-    """The next `count` `bars.update` frames, skipping any other message."""
+    """The next `count` `bars.update` frames, skipping (up to 1000) other messages."""
     found: list[Frame] = []
-    while len(found) < count:
+    for _ in range(count + 1000):
         body = await receive(ws)
         if body["type"] == "bars.update":
             found.append(body)
-    return found
+            if len(found) == count:
+                return found
+    pytest.fail(f"{len(found)} of {count} updates, among too many other messages")
 
 
 async def closed_with(ws: ClientWebSocketResponse) -> tuple[int | None, str]:
