@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one chromium, a shared server, pages whose contexts close after each test."""
+"""Fixtures of the browser tests: one chromium per module, a shared server, pages whose contexts close after each test."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from tests.live_server import serving
 OpenPage = Callable[..., Watched]
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API runs an event loop in the main thread until it
+# stops, and the asyncio tests collected after tests/e2e/ cannot start one of their own meanwhile.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), "chromium is missing: `make test` installs it with apt-get"
     with sync_playwright() as playwright:
