@@ -117,7 +117,10 @@ def asyncapi_document(settings: Settings, host: str, secure: bool) -> dict[str, 
         "Ping": _message(protocol.PING, "Keep the connection alive; any payload", "Ping", {}),
         "BarsSubscribeResponse": _message(
             protocol.SUBSCRIBE_RESPONSE,
-            "Subscription result (status error: unknown topic or limit)",
+            (
+                "Subscription result (status error: unknown symbol or resolution, a topic this server does "
+                "not broadcast (BAR_BROADCASTER_*), or the subscription limit)"
+            ),
             "SubscriptionResponse",
             response,
         ),

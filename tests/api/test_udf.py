@@ -78,6 +78,18 @@ async def test_history_no_data_says_where_earlier_bars_are(client: Client) -> No
     assert ancient == {"s": "no_data"}
 
 
+async def test_history_of_an_exchange_prefixed_symbol_with_no_bars_says_where_earlier_bars_are(client: Client) -> None:
+    # Was a 500: the no-data branch looked the raw `NASDAQ:AAPL` up again.
+    saturday = FROZEN_NOW - FROZEN_NOW % 86400 - 4 * 86400
+    plain = await get_json(client, "/history", symbol="AAPL", resolution="1", from_=saturday, to=saturday + 3600)
+    prefixed = await get_json(
+        client, "/history", symbol="NASDAQ:AAPL", resolution="1", from_=saturday, to=saturday + 3600
+    )
+    assert prefixed == plain
+    assert plain["s"] == "no_data"
+    assert saturday - 3 * 86400 < plain["nextTime"] < saturday
+
+
 async def test_history_invalid_input_is_a_udf_error(client: Client) -> None:
     body = await get_json(client, "/history", status=422, symbol="AAPL", resolution="7", from_=1, to=2)
     assert body["s"] == "error"

@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one chromium per module, a shared server, pages whose contexts close after each test."""
+"""Fixtures of the browser tests: a chromium per module, a shared server, pages closed after each test."""
 
 from __future__ import annotations
 
