@@ -1,32 +1,48 @@
-# Every task a newcomer needs. Each target installs what is missing first.
+# Every task a newcomer needs. Each target installs what is missing first: `run` the runtime dependencies
+# only, `test`, `lint`, `format` and `bench` the test and development tools as well.
 PYTHON ?= python3
+# `make run` listens here; `HOST=0.0.0.0 make run` (or `make run HOST=0.0.0.0`) opens it to the network.
+HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
-# npm writes this file on every install, so it marks node_modules as matching the lockfile.
-NODE_INSTALLED := node_modules/.package-lock.json
+# Stamps: what each install step last installed, newer than the file it installed from.
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+NODE_RUNTIME := node_modules/.installed-runtime
+NODE_DEV := node_modules/.installed-dev
 
 .PHONY: install run test lint format bench chromium clean
 
-install: $(INSTALLED) $(NODE_INSTALLED)
+install: $(DEV) $(NODE_DEV)
 
-$(INSTALLED): pyproject.toml
+$(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@
 
-## Browser libraries (Swagger UI, the AsyncAPI viewer) from package-lock.json.
-$(NODE_INSTALLED): package-lock.json
+## Browser libraries (lightweight-charts, Swagger UI, the AsyncAPI viewer) from package-lock.json. `npm ci`
+## empties node_modules first, so a full install also stands for the runtime one (no reinstall back and forth).
+$(NODE_RUNTIME): package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	test $(NODE_DEV) -nt package-lock.json || npm ci --no-audit --no-fund --omit=dev
+	touch $@
+
+$(NODE_DEV): package-lock.json
 	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 	npm ci --no-audit --no-fund
+	touch $@ $(NODE_RUNTIME)
 
-## Serve on http://127.0.0.1:8000 (PORT and the other settings in config/ apply).
-run: install
-	$(BIN)/python -m app --host 127.0.0.1
+## Serve on http://$(HOST):8000 (PORT and the other settings in config/ apply): runtime dependencies only.
+run: $(RUNTIME) $(NODE_RUNTIME)
+	$(BIN)/python -m app --host $(HOST)
 
 ## Lint, type-check, then every test: the datafeed module under Node, then pytest (browser tests included).
-test: lint chromium
+test: lint $(NODE_DEV) chromium
 	node --experimental-websocket --test --test-timeout=180000 tests/js/
 	$(BIN)/python -m pytest
 
@@ -34,19 +50,19 @@ test: lint chromium
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-lint: install
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: install
+format: $(DEV)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 ## Benchmarks (figures printed and written to bench/results/): REST under wrk (installed with apt-get if
 ## missing), hot and rotating; WebSocket fan-out and capacity; the chart page's first load. A run that saw
 ## error answers, socket errors, malformed frames or unpainted candles is FAILED and stops the target.
-bench: install chromium
+bench: $(DEV) $(NODE_DEV) chromium
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/ws_fanout.py
