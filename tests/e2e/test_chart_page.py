@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import aggregate
 from tests.e2e.browser import BARS_LOADED, SHOWN, STATUS, served_bars
@@ -187,3 +189,54 @@ def test_a_missing_chart_library_is_explained_and_the_rest_works(open_page: Open
     assert watched.banner() == banner, "choosing a chart keeps the explanation"
     # Only the blocked files' 404s: no uncaught error.
     assert all(error.startswith("Failed to load resource") for error in watched.errors), watched.errors
+
+
+# Where the chart, its price axis and the watchlist are, in CSS pixels of the viewport.
+GEOMETRY = """() => {
+  const box = (element) => {
+    const r = element.getBoundingClientRect();
+    return { left: r.left, right: r.right, width: r.width, top: r.top };
+  };
+  const chart = window.tradingPro.view.chart;
+  return {
+    viewport: window.innerWidth,
+    scroll_width: document.scrollingElement.scrollWidth,
+    chart: box(chart.chartElement()),
+    price_axis: chart.priceScale("right").width(),
+    watchlist: box(document.querySelector(".watchlist")),
+  };
+}"""
+FITS = "() => window.tradingPro.view.chart.chartElement().getBoundingClientRect().right <= innerWidth"
+
+
+@pytest.mark.parametrize("width", [1000, 390])
+def test_shrinking_the_window_keeps_the_chart_its_price_axis_and_the_watchlist_on_screen(
+    open_page: OpenPage, server: str, width: int
+) -> None:
+    """1400 px wide, then narrower (a smaller window, a phone turned upright): the chart follows its container."""
+    watched = open_page(f"{server}/?symbol=BTCUSD&resolution=5", width=1400, height=900)
+    page = watched.page
+    page.wait_for_function(BARS_LOADED, arg=300)
+    wide = page.evaluate(GEOMETRY)
+    page.set_viewport_size({"width": width, "height": 844})
+    # A timeout here is not the verdict: the geometry below says what is off screen.
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(FITS, timeout=5_000)
+    narrow = page.evaluate(GEOMETRY)
+    context = {"wide": wide, "narrow": narrow}
+    assert narrow["scroll_width"] <= width, context
+    assert narrow["chart"]["left"] >= 0, context
+    assert narrow["chart"]["right"] <= width, context
+    assert narrow["price_axis"] > 0, context
+    assert narrow["watchlist"]["left"] >= 0, context
+    assert narrow["watchlist"]["right"] <= width, context
+    watched.screenshot(f"resized-{width}")
+    # Reachable: Playwright scrolls a row into view and clicks it, or fails if it cannot.
+    page.click("#watchlist tr[data-symbol='ETHUSD']", timeout=10_000)
+    page.wait_for_function(SHOWN, arg="ETHUSD:5")
+    # And back: the chart takes the room it gets again.
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_function(
+        "width => window.tradingPro.view.chart.chartElement().clientWidth === width", arg=wide["chart"]["width"]
+    )
+    assert watched.errors == []
