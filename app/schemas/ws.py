@@ -7,6 +7,9 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from app.schemas.datafeed import BarSchema
 from app.schemas.limits import MAX_SYMBOL_LENGTH
 
+# Most bars a `since` may ask the server to replay; further back is what /bars is for.
+MAX_REPLAY_BARS = 1000
+
 
 class EnvelopeSchema(Schema):
     """Every frame, both ways: `{"type": str, "payload": object}`."""
@@ -30,6 +33,19 @@ class BarsSubscriptionSchema(Schema):
         load_default="1",
         validate=validate.Length(min=1, max=8),
         metadata={"description": "1, 5, 15, 30, 60, 240, 1D, 1W, 1M (aliases D, W, M); default 1", "example": "1"},
+    )
+    since = fields.Integer(
+        strict=True,
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={
+            "description": (
+                "`bars.subscribe` only, optional: the `time` (UTC ms) of the newest bar the client holds. "
+                "Every bar of the topic with `time >= since` is sent first, in ascending time, closed bars "
+                f"with their final values; more than {MAX_REPLAY_BARS} such bars: status error (use /bars)"
+            ),
+            "example": 1767225600000,
+        },
     )
 
 
@@ -56,7 +72,7 @@ class PongSchema(Schema):
 
 
 class BarUpdateSchema(Schema):
-    """A `bars.update` frame: the forming bar of a topic (the envelope carries the topic)."""
+    """A `bars.update` frame: a bar of a topic, forming or closed (the envelope carries the topic)."""
 
     type = fields.String(required=True, validate=validate.Equal("bars.update"))
     topic = fields.String(required=True, metadata={"example": "bars:AAPL:1"})

@@ -11,7 +11,13 @@ from marshmallow import Schema
 from app.market.resolutions import Resolution
 from app.paths import API_VERSION, WS_PATH
 from app.schemas.datafeed import BarSchema
-from app.schemas.ws import BarsSubscriptionSchema, PingSchema, PongSchema, SubscriptionResponseSchema
+from app.schemas.ws import (
+    MAX_REPLAY_BARS,
+    BarsSubscriptionSchema,
+    PingSchema,
+    PongSchema,
+    SubscriptionResponseSchema,
+)
 from app.settings import Settings
 from app.ws import protocol
 from app.ws.protocol import Topic
@@ -84,10 +90,21 @@ def _rules(settings: Settings) -> str:
 
 Subscribe to `bars:SYMBOL:RESOLUTION` topics with `bars.subscribe`; one socket may hold up to
 {settings.ws_max_subscriptions} topics. Every {settings.bar_broadcaster_interval} s each topic's forming bar
-is sent as `bars.update`, the first one right after the subscription. Per topic `time` never goes back:
-an equal `time` replaces the forming bar, a later one starts a new bar, and a bar's last update before a
-later `time` is its final state, exactly as `/api/v1/datafeed/bars` serves it afterwards. Bar `time` is
-UTC milliseconds at the start of the period.
+is sent as `bars.update`. Per topic `time` never goes back: an equal `time` replaces the forming bar, a
+later one starts a new bar, and a bar's last update before a later `time` is its final state, exactly as
+`/api/v1/datafeed/bars` serves it afterwards. Bar `time` is UTC milliseconds at the start of the period.
+
+**The first updates.** Right after an `ok` the topic's latest bar is sent, whether or not the market is
+open: the forming bar, or while the market is closed its last bar. A `bars.subscribe` for a topic the
+socket already holds is answered `ok` and changes nothing (no second stream, no replay).
+
+**Gap-free resume.** `bars.subscribe` may carry `since`, the `time` (ms) of the newest bar the client
+holds, from history or from before a reconnection. The server then first sends every bar of the topic
+with `time >= since`, in ascending time, closed bars with their final values exactly as
+`/api/v1/datafeed/bars` serves them and the forming bar last (the latest bar if none is that recent), then
+continues live: nothing is missed between loading history, or losing the connection, and the stream. A
+`since` from which more than {MAX_REPLAY_BARS} bars exist (bars, not periods: a closed market has none) is
+answered `status: error`; load those bars from `/api/v1/datafeed/bars`.
 
 **Heartbeat and lifespan.** Send any message (`ping` is meant for it) at least every
 {settings.ws_heartbeat_interval} s. The server also sends protocol-level pings every
@@ -109,17 +126,21 @@ supersedes them, so it only misses intermediate states). A client that stays tha
 def asyncapi_document(settings: Settings, host: str, secure: bool) -> dict[str, Any]:
     """The AsyncAPI document for a server reached at `host` (ws, or wss when `secure`)."""
     subscription = {"symbol": _TOPIC_EXAMPLE.symbol, "resolution": _TOPIC_EXAMPLE.resolution.value}
+    resume = subscription | {"since": _BAR_EXAMPLE["time"]}
     response = protocol.subscribed(_TOPIC_EXAMPLE)
     unsubscribed = protocol.unsubscribed(_TOPIC_EXAMPLE)
     messages = {
-        "BarsSubscribe": _message(protocol.SUBSCRIBE, "Follow a topic", "BarsSubscription", subscription),
+        "BarsSubscribe": _message(
+            protocol.SUBSCRIBE, "Follow a topic, from `since` if given", "BarsSubscription", resume
+        ),
         "BarsUnsubscribe": _message(protocol.UNSUBSCRIBE, "Stop following a topic", "BarsSubscription", subscription),
         "Ping": _message(protocol.PING, "Keep the connection alive; any payload", "Ping", {}),
         "BarsSubscribeResponse": _message(
             protocol.SUBSCRIBE_RESPONSE,
             (
                 "Subscription result (status error: unknown symbol or resolution, a topic this server does "
-                "not broadcast (BAR_BROADCASTER_*), or the subscription limit)"
+                f"not broadcast (BAR_BROADCASTER_*), the subscription limit, or a `since` more than {MAX_REPLAY_BARS} "
+                "bars back)"
             ),
             "SubscriptionResponse",
             response,
@@ -128,7 +149,11 @@ def asyncapi_document(settings: Settings, host: str, secure: bool) -> dict[str, 
             protocol.UNSUBSCRIBE_RESPONSE, "Unsubscription result", "SubscriptionResponse", unsubscribed
         ),
         "BarsUpdate": _message(
-            protocol.UPDATE, "The forming bar of a topic", "Bar", _BAR_EXAMPLE, topic=_TOPIC_EXAMPLE.name
+            protocol.UPDATE,
+            "A bar of a topic: the forming bar, or one sent after a subscription",
+            "Bar",
+            _BAR_EXAMPLE,
+            topic=_TOPIC_EXAMPLE.name,
         ),
         "Pong": _message(protocol.PONG, "Answer to ping with the server time (ms)", "Pong", {"time": 1767225600000}),
     }

@@ -7,11 +7,14 @@ import logging
 from collections.abc import Collection
 from typing import NamedTuple
 
+from app.market.bars import Bar
 from app.market.feed import MarketFeed
 from app.market.resolutions import Resolution
+from app.paths import DATAFEED_PREFIX
+from app.schemas.ws import MAX_REPLAY_BARS
 from app.stats import BroadcasterStats
 from app.ws.hub import Hub
-from app.ws.protocol import Topic, update_frame
+from app.ws.protocol import Topic, TopicError, update_frame
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,51 @@ class Broadcaster:
             return Catchup(closed, None)
         self._last_sent[topic] = bar.time
         return Catchup(closed, update_frame(topic, bar.json))
+
+    def check_since(self, topic: Topic, since: int) -> None:
+        """TopicError when more than MAX_REPLAY_BARS bars of `topic`, the forming one too, have `time >= since` (ms)."""
+        now = self._feed.now()
+        # Bars never outnumber half as many nominal periods (months, short session bars), so a recent
+        # `since` needs no count; an older one is counted in bars that exist, not in periods.
+        if since >= (now - MAX_REPLAY_BARS // 2 * topic.resolution.seconds) * 1000:
+            return
+        end = int(now) + 1
+        newest = self._feed.history(topic.symbol, topic.resolution, end, end, MAX_REPLAY_BARS + 1).bars
+        if len(newest) > MAX_REPLAY_BARS and newest[0].time >= since:
+            raise TopicError(
+                f"since is more than {MAX_REPLAY_BARS} bars back: load older bars from {DATAFEED_PREFIX}/bars"
+            )
+
+    async def admit(self, topic: Topic, since: int | None) -> bytes:
+        """Bring `topic` up to date for its subscribers; the frames (one write) for a newcomer joining now.
+
+        With `since` (ms, checked by `check_since`): every bar with `time >= since`, closed bars with their
+        final values, the forming bar last. Without: the forming bar. Either way at least the latest bar,
+        even while the market is closed. Nothing awaits once the frames are made, so the caller subscribes
+        the newcomer before the next tick and per topic `time` never goes back for it.
+        """
+        catchup = self.catch_up(topic)
+        while catchup.closed is not None:
+            # Those already there see the bar's final state first; a bar may close during that publish.
+            await self._hub.publish(topic, catchup.closed, asyncio.get_running_loop().time())
+            catchup = self.catch_up(topic)
+        if since is None and catchup.forming is not None:
+            return catchup.forming
+        # The forming bar's start once catch_up has sent it; otherwise every bar up to now is closed.
+        end = self._last_sent[topic] // 1000 if catchup.forming is not None else int(self._feed.now()) + 1
+        bars = self._since(topic, since, end) if since is not None else []
+        frames = [update_frame(topic, bar.json) for bar in bars]
+        if catchup.forming is not None:
+            frames.append(catchup.forming)
+        elif not frames:
+            latest = self._feed.history(topic.symbol, topic.resolution, end, end, 1).bars
+            frames = [update_frame(topic, bar.json) for bar in latest]
+        return b"".join(frames)
+
+    def _since(self, topic: Topic, since: int, end: int) -> list[Bar]:
+        # Bar times are whole seconds, so the first one at or after `since` ms starts at or after its ceiling.
+        start = -(-since // 1000)
+        return self._feed.history(topic.symbol, topic.resolution, start, end, 0).bars if start < end else []
 
     async def tick(self, now: float) -> None:
         """Bring every watched topic up to date and publish what changed; forget unwatched topics."""

@@ -94,7 +94,7 @@ async def _handle(request: web.Request, connection: Connection, text: str) -> Cl
     except ValidationError:
         return protocol.INVALID_PAYLOAD
     if message_type == protocol.SUBSCRIBE:
-        await _subscribe(request, connection, wanted["symbol"], wanted["resolution"])
+        await _subscribe(request, connection, wanted["symbol"], wanted["resolution"], wanted["since"])
     else:
         await _unsubscribe(request, connection, wanted["symbol"], wanted["resolution"])
     return None
@@ -111,24 +111,30 @@ def _subscribable(request: web.Request, connection: Connection, symbol: str, res
     return topic
 
 
-async def _subscribe(request: web.Request, connection: Connection, symbol: str, resolution: str) -> None:
+async def _subscribe(
+    request: web.Request, connection: Connection, symbol: str, resolution: str, since: int | None
+) -> None:
+    broadcaster = request.app[BROADCASTER]
     try:
         topic = _subscribable(request, connection, symbol, resolution)
+        held = topic in connection.topics
+        if since is not None and not held:
+            broadcaster.check_since(topic, since)
     except TopicError as error:
         await connection.ws.send_str(
             protocol.reply(protocol.SUBSCRIBE_RESPONSE, protocol.refused(symbol, resolution, str(error)))
         )
         return
     await connection.ws.send_str(protocol.reply(protocol.SUBSCRIBE_RESPONSE, protocol.subscribed(topic)))
-    # Bring the topic up to date for those already there, then join it and start the client at the
-    # newest bar, so it is never older than history and continues the topic's one stream.
-    hub, now = request.app[HUB], asyncio.get_running_loop().time()
-    catchup = request.app[BROADCASTER].catch_up(topic)
-    if catchup.closed is not None:
-        await hub.publish(topic, catchup.closed, now)
+    if held:  # the client already has this stream; a second one, or a replay inside it, would repeat bars
+        return
+    # The client joins right after receiving the frames that bring it from `since` (or the newest bar)
+    # to now, with no wait in between, so it continues the topic's one stream where they end.
+    frames = await broadcaster.admit(topic, since)
+    hub = request.app[HUB]
     hub.subscribe(connection, topic)
-    if catchup.forming is not None:
-        hub.deliver(connection, catchup.forming, now)
+    if frames:
+        hub.deliver(connection, frames, asyncio.get_running_loop().time())
 
 
 async def _unsubscribe(request: web.Request, connection: Connection, symbol: str, resolution: str) -> None:

@@ -128,3 +128,17 @@ async def test_viewer_page_uses_only_our_own_assets(client: Client) -> None:
         assert len(await served.read()) > 10_000
     assert "http://" not in html
     assert "https://" not in html
+
+
+async def test_since_and_the_first_update_are_documented(document: dict[str, Any]) -> None:
+    since = document["components"]["schemas"]["BarsSubscription"]["properties"]["since"]
+    assert since["type"] == "integer"
+    assert since["minimum"] == 0
+    assert "time >= since" in since["description"]
+    assert "since" not in document["components"]["schemas"]["BarsSubscription"].get("required", [])
+    [example] = document["components"]["messages"]["BarsSubscribe"]["examples"]
+    assert example["payload"]["payload"]["since"] > 0
+    description = document["info"]["description"]
+    assert "**Gap-free resume.**" in description
+    assert "more than 1000 bars" in description
+    assert "whether or not the market is\nopen" in description

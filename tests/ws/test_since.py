@@ -1,0 +1,143 @@
+"""Gap-free resume: `bars.subscribe` with `since`, duplicate subscriptions, the first update of a closed market."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse
+
+from app.market.resolutions import Resolution
+from app.market.simulation import SimulatedFeed
+from app.paths import WS_PATH
+from tests.conftest import FROZEN_NOW, Connect, Frame, fetch_bars, receive, send
+
+MINUTE_MS = 60_000
+# Frames come only from subscriptions: the broadcaster would tick once an hour.
+QUIET = {"bar_broadcaster_interval": 3600.0}
+# Saturday 2026-11-21 15:00:30 UTC: stocks and forex are closed, crypto trades.
+SATURDAY = FROZEN_NOW + 3 * 86_400
+
+
+async def subscribe(ws: ClientWebSocketResponse, symbol: str, resolution: str, **extra: Any) -> Frame:
+    """Send `bars.subscribe` and return its response payload, which must come first."""
+    await send(ws, "bars.subscribe", symbol=symbol, resolution=resolution, **extra)
+    body = await receive(ws)
+    assert body["type"] == "bars.subscribe.response", body
+    payload: Frame = body["payload"]
+    return payload
+
+
+async def until_pong(ws: ClientWebSocketResponse) -> list[Frame]:
+    """Every frame that arrives before the answer to a ping sent now: what the server had already sent."""
+    await send(ws, "ping")
+    frames: list[Frame] = []
+    while (body := await receive(ws))["type"] != "pong":
+        frames.append(body)
+        assert len(frames) <= 2000, "the server keeps sending"
+    return frames
+
+
+def bars_of(frames: list[Frame], topic: str) -> list[Frame]:
+    assert all(frame["type"] == "bars.update" and frame["topic"] == topic for frame in frames), frames
+    return [frame["payload"] for frame in frames]
+
+
+@pytest.mark.parametrize(("symbol", "resolution", "back"), [("BTCUSD", "1", 10), ("AAPL", "5", 6), ("EURUSD", "1D", 3)])
+async def test_since_replays_every_bar_from_there_exactly_as_bars_serves_it(
+    make_client: Connect, symbol: str, resolution: str, back: int
+) -> None:
+    client = await make_client(**QUIET)
+    served = await fetch_bars(client, symbol, resolution, FROZEN_NOW + 1, FROZEN_NOW + 1, count_back=back + 1)
+    since = served[0]["time"]
+    async with client.ws_connect(WS_PATH) as ws:
+        assert (await subscribe(ws, symbol, resolution, since=since))["status"] == "ok"
+        replayed = bars_of(await until_pong(ws), f"bars:{symbol}:{resolution}")
+    assert replayed == served, "closed bars final, then the forming one, ascending"
+    assert len(replayed) == back + 1
+
+
+async def test_since_between_bars_starts_at_the_next_bar_and_a_future_since_still_gets_the_latest(
+    make_client: Connect,
+) -> None:
+    client = await make_client(**QUIET)
+    served = await fetch_bars(client, "BTCUSD", "1", FROZEN_NOW + 1, FROZEN_NOW + 1, count_back=3)
+    async with client.ws_connect(WS_PATH) as ws:
+        await subscribe(ws, "BTCUSD", "1", since=served[0]["time"] + 1)
+        assert bars_of(await until_pong(ws), "bars:BTCUSD:1") == served[1:]
+    async with client.ws_connect(WS_PATH) as ws:
+        await subscribe(ws, "BTCUSD", "1", since=(FROZEN_NOW + 3600) * 1000)
+        assert bars_of(await until_pong(ws), "bars:BTCUSD:1") == served[-1:]
+
+
+async def test_since_more_than_1000_existing_bars_back_is_refused(make_client: Connect) -> None:
+    """Counted in bars that exist: AAPL's minutes skip nights and weekends, so periods would count wrong."""
+    client = await make_client(**QUIET)
+    served = await fetch_bars(client, "AAPL", "1", FROZEN_NOW + 1, FROZEN_NOW + 1, count_back=1001)
+    assert served[-1]["time"] - served[0]["time"] > 1000 * MINUTE_MS, "the test needs a closed market in between"
+    async with client.ws_connect(WS_PATH) as ws:
+        assert (await subscribe(ws, "AAPL", "1", since=served[1]["time"]))["status"] == "ok"
+        assert bars_of(await until_pong(ws), "bars:AAPL:1") == served[1:]
+    async with client.ws_connect(WS_PATH) as ws:
+        refused = await subscribe(ws, "AAPL", "1", since=served[0]["time"])
+        assert refused["status"] == "error"
+        assert refused["topic"] == "bars:AAPL:1"
+        assert "/bars" in refused["message"]
+        assert await until_pong(ws) == [], "nothing is streamed for a refused subscription"
+        assert (await subscribe(ws, "AAPL", "1"))["status"] == "ok", "the socket is still usable"
+
+
+async def test_a_bar_that_closes_between_history_and_subscription_arrives_with_its_final_values(
+    make_client: Connect,
+) -> None:
+    boundary = Resolution.M1.period_start(FROZEN_NOW) + 60
+    now = [boundary - 10.0]
+    client = await make_client(feed=SimulatedFeed(clock=lambda: now[0]), **QUIET)
+    *_, partial = await fetch_bars(client, "ETHUSD", "1", boundary - 300, boundary)
+    assert partial["time"] == (boundary - 60) * 1000
+    now[0] = boundary + 5.0
+    async with client.ws_connect(WS_PATH) as ws:
+        await subscribe(ws, "ETHUSD", "1", since=partial["time"])
+        closed, forming = bars_of(await until_pong(ws), "bars:ETHUSD:1")
+    [final] = await fetch_bars(client, "ETHUSD", "1", boundary - 60, boundary)
+    assert closed == final != partial, "the bar that closed meanwhile, with its final values"
+    assert forming["time"] == boundary * 1000
+
+
+async def test_a_topic_already_held_is_answered_ok_and_changes_nothing(make_client: Connect) -> None:
+    client = await make_client(**QUIET)
+    async with client.ws_connect(WS_PATH) as ws:
+        first = await subscribe(ws, "BTCUSD", "1")
+        [latest] = bars_of(await until_pong(ws), "bars:BTCUSD:1")
+        again = await subscribe(ws, "btcusd", "1")
+        assert again == first
+        assert await until_pong(ws) == [], "no second stream and no repeated bar"
+        assert (await subscribe(ws, "BTCUSD", "1", since=latest["time"] - 5 * MINUTE_MS)) == first
+        assert await until_pong(ws) == [], "a since on a held topic replays nothing"
+        await send(ws, "bars.unsubscribe", symbol="BTCUSD", resolution="1")
+        assert (await receive(ws))["payload"]["status"] == "ok"
+        assert await until_pong(ws) == []
+
+
+@pytest.mark.parametrize(("symbol", "resolution"), [("AAPL", "1"), ("AAPL", "60"), ("EURUSD", "5"), ("AAPL", "1D")])
+async def test_a_closed_market_still_sends_its_latest_bar_first(
+    make_client: Connect, symbol: str, resolution: str
+) -> None:
+    client = await make_client(feed=SimulatedFeed(clock=lambda: SATURDAY), **QUIET)
+    [latest] = await fetch_bars(client, symbol, resolution, SATURDAY + 1, SATURDAY + 1, count_back=1)
+    assert latest["time"] < (SATURDAY - 12 * 3600) * 1000, "the market is closed"
+    async with client.ws_connect(WS_PATH) as ws:
+        assert (await subscribe(ws, symbol, resolution))["status"] == "ok"
+        assert bars_of(await until_pong(ws), f"bars:{symbol}:{resolution}") == [latest]
+    async with client.ws_connect(WS_PATH) as ws:
+        await subscribe(ws, symbol, resolution, since=latest["time"] + 1)
+        assert bars_of(await until_pong(ws), f"bars:{symbol}:{resolution}") == [latest], "even after `since`"
+
+
+@pytest.mark.parametrize("since", [-1, "soon", 1.5, True])
+async def test_an_invalid_since_is_an_invalid_payload(make_client: Connect, since: object) -> None:
+    client = await make_client(**QUIET)
+    async with client.ws_connect(WS_PATH) as ws:
+        await send(ws, "bars.subscribe", symbol="BTCUSD", since=since)
+        await ws.receive(timeout=5)
+        assert ws.close_code == 1003
