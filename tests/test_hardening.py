@@ -69,6 +69,22 @@ async def test_odd_symbols_are_404_or_422_never_500(client: Client, symbol: str)
         (b'{"symbols": ["AAPL"]}', "text/plain", {"symbols"}),
         (b"\xff\xfe", "application/json", {"body"}),
         (b'{"symbols": [' + b'"AAPL",' * 60 + b'"AAPL"]}', "application/json", {"symbols"}),
+        # What a JSON parser can choke on: nesting past the recursion limit, integers past Python's
+        # 4,300-digit conversion limit, numbers that overflow a float, and the non-JSON NaN/Infinity.
+        (b"[" * 100_000, "application/json", {"body"}),
+        (b'{"a": ' * 100_000, "application/json", {"body"}),
+        (b'{"symbols": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json", {"body"}),
+        (b"9" * 100_000, "application/json", {"body"}),
+        (b'{"symbols": [' + b"1" * 100_000 + b"]}", "application/json", {"body"}),
+        (b'{"symbols": [1e999]}', "application/json", {"body"}),
+        (b'{"symbols": [NaN]}', "application/json", {"body"}),
+        (b'{"symbols": ["AAPL"], "x": -Infinity}', "application/json", {"body"}),
+        (b'{"symbols": ["\xff"]}', "application/json", {"body"}),
+        (b'{"symbols": ["\\ud800"]}', "application/json", {"symbols.0"}),
+        (b'"AAPL"', "application/json", {"request"}),
+        (b"null", "application/json", {"request"}),
+        (b'{"symbols": ["AAPL"]}', "application/x-www-form-urlencoded", {"symbols"}),
+        (b'{"symbols": ["AAPL"]}', "multipart/form-data; boundary=x", {"symbols"}),
     ],
 )
 async def test_bad_quote_bodies_are_422_with_the_field_named(
@@ -134,3 +150,40 @@ async def test_the_server_still_answers_after_abuse(client: Client) -> None:
     response = await client.get(BARS, params=GOOD)
     assert response.status == 200
     assert (await response.json())["bars"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/nope.js",
+        "/static/js/nope.js",
+        "/static/js",
+        "/vendor/lightweight-charts/nope.mjs",
+        "/vendor/swagger-ui/nope.css",
+        "/static//etc/passwd",
+    ],
+)
+async def test_missing_static_files_are_a_json_404_like_every_other_path(client: Client, path: str) -> None:
+    response = await client.get(path)
+    assert response.status == 404
+    assert response.content_type == "application/json"
+    assert await response.json() == {"detail": f"Not Found: GET {path}"}
+
+
+async def test_static_files_are_still_served(client: Client) -> None:
+    response = await client.get("/static/js/datafeed.js")
+    assert response.status == 200
+    assert response.content_type in ("text/javascript", "application/javascript")
+    assert "export" in await response.text()
+    vendor = await client.get("/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs")
+    assert vendor.status == 200
+    assert "createChart" in await vendor.text()
+
+
+async def test_api_index_answers_with_a_trailing_slash_too(client: Client) -> None:
+    plain = await client.get("/api/v1")
+    slash = await client.get("/api/v1/")
+    assert slash.status == plain.status == 200
+    assert slash.headers["X-API-Version"] == "v1"
+    assert await slash.json() == await plain.json()
+    assert (await plain.json())["datafeed"] == "/api/v1/datafeed"

@@ -7,13 +7,16 @@ failure's internals (tracebacks, exception text) ever reaches the body.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
 from aiohttp import web
 from marshmallow import Schema, ValidationError
-from webargs.aiohttpparser import AIOHTTPParser
+from webargs.aiohttpparser import AIOHTTPParser, is_json_request
+from webargs.core import missing
 
 from app.market.feed import MarketFeed
 from app.market.instruments import Instrument
@@ -79,8 +82,45 @@ class ValidatingParser(AIOHTTPParser):
             messages = next(iter(messages.values()))
         raise invalid(_flatten(messages))
 
-    def _handle_invalid_json_error(self, error: Exception, req: web.Request, *args: Any, **kwargs: Any) -> NoReturn:
-        raise invalid({"body": ["Request body is not valid JSON."]})
+    async def load_json(self, req: web.Request, schema: Schema) -> Any:
+        """The JSON body, or `missing` when there is none; 422 for anything that is not strict JSON.
+
+        Strict: UTF-8, no NaN or Infinity, every number finite. Whatever Python's parser cannot take
+        (nesting past the recursion limit, integers past the digit limit) is the client's error too.
+        """
+        if not (req.body_exists and is_json_request(req)):
+            return missing
+        body = await req.read()
+        if not body:
+            return missing
+        try:
+            return json.loads(body.decode(), parse_constant=_reject_constant, parse_float=_finite_float)
+        except RecursionError:
+            raise invalid({"body": ["Request body is nested too deeply."]}) from None
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, the digit limit, ours
+            raise invalid({"body": [f"Request body is not valid JSON: {_reason(error)}."]}) from None
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _reason(error: ValueError) -> str:
+    """What was wrong, without echoing the body (a decode error's text quotes the bytes)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 at byte {error.start}"
+    if "integer string conversion" in str(error):
+        return "an integer has too many digits"
+    return str(error)
 
 
 def _error_body(request: web.Request, status: int, detail: str, errors: Mapping[str, list[str]] | None) -> Any:
@@ -90,6 +130,11 @@ def _error_body(request: web.Request, status: int, detail: str, errors: Mapping[
     if request.path.startswith(UDF_PREFIX):
         body = {"s": "error", "errmsg": detail} | body
     return body
+
+
+def _client_left(request: web.Request) -> bool:
+    """Whether the client's connection is gone (a body cut off mid-read raises ConnectionResetError)."""
+    return request.transport is None or request.transport.is_closing()
 
 
 @web.middleware
@@ -105,6 +150,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         detail = f"{error.reason}: {request.method} {request.path}"
         headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
         return json_response(_error_body(request, error.status, detail, None), error.status, headers)
-    except Exception:
+    except Exception as error:
+        if isinstance(error, ConnectionResetError) and _client_left(request):
+            # Nothing failed here and nobody is left to read an answer; aiohttp drops it quietly.
+            log.debug("Client left during %s %s", request.method, request.path)
+            return json_response(_error_body(request, 400, "Client closed the connection", None), 400)
         log.exception("Unhandled error on %s %s", request.method, request.path_qs)
         return json_response(_error_body(request, 500, "Internal server error", None), 500)

@@ -45,6 +45,12 @@ async def index(request: web.Request) -> web.Response:
     return json_response(API_INDEX)
 
 
+@routes.get(f"{API_PREFIX}/")
+async def index_with_slash(request: web.Request) -> web.Response:
+    """The API index again: the document lists it once, without the slash."""
+    return json_response(API_INDEX)
+
+
 @routes.get(HEALTH_PATH)
 @operation(tag="meta", summary="Health check", description="Liveness with the API version.", response=HealthSchema)
 async def health(request: web.Request) -> web.Response:

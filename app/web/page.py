@@ -12,7 +12,7 @@ from app.keys import FEED
 from app.market.resolutions import Resolution, parse_resolution
 from app.paths import API_INDEX
 from app.responses import json_response
-from app.web.vendor import setup_vendor
+from app.web.vendor import serve_folder, setup_vendor
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = ROOT / "templates"
@@ -48,5 +48,5 @@ def setup_web(app: web.Application) -> None:
     """Templates, the page route and the static files."""
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.router.add_routes(routes)
-    app.router.add_static("/static", STATIC, name="static")
+    serve_folder(app, "/static", STATIC)
     setup_vendor(app)

@@ -1,7 +1,9 @@
-"""Browser libraries served from node_modules (installed by `npm ci`; never committed, never a CDN)."""
+"""Static folders: our own and the browser libraries from node_modules (installed by `npm ci`; never
+committed, never a CDN)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -18,13 +20,34 @@ PACKAGES = {
 }
 
 
+def serve_folder(app: web.Application, prefix: str, folder: Path) -> None:
+    """Serve the files under `folder` at `prefix/...`; anything else there is a 404 the error middleware shapes.
+
+    aiohttp's own static route answers a missing file with a bare 404 of its FileResponse, after every
+    middleware has run; checking first keeps that path's answer the JSON error of every other one.
+    """
+    root = folder.resolve()
+
+    def existing_file(relative: str) -> Path | None:
+        path = (root / relative).resolve()
+        return path if path.is_relative_to(root) and path.is_file() else None
+
+    async def static_file(request: web.Request) -> web.StreamResponse:
+        path = await asyncio.to_thread(existing_file, request.match_info["path"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    app.router.add_get(f"{prefix}/{{path:.+}}", static_file)
+
+
 def setup_vendor(app: web.Application, node_modules: Path = NODE_MODULES) -> None:
     """Serve each package that is installed; say once which are missing and how to get them."""
     missing = []
     for prefix, package in PACKAGES.items():
         folder = node_modules / package
         if folder.is_dir():
-            app.router.add_static(prefix, folder)
+            serve_folder(app, prefix, folder)
         else:
             missing.append(package)
     if missing:

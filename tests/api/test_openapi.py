@@ -24,7 +24,8 @@ SYMBOL_PATHS = {
     "/api/v1/udf/history",
 }
 # The documents and their pages, and the WebSocket (which the AsyncAPI document describes).
-UNDOCUMENTED_PATHS = {OPENAPI_PATH, DOCS_PATH, WS_PATH, ASYNCAPI_JSON_PATH, ASYNCAPI_PAGE_PATH}
+# The documents themselves, the WebSocket (AsyncAPI's), and the index's trailing-slash spelling.
+UNDOCUMENTED_PATHS = {OPENAPI_PATH, DOCS_PATH, WS_PATH, ASYNCAPI_JSON_PATH, ASYNCAPI_PAGE_PATH, f"{API_PREFIX}/"}
 ABSOLUTE_URL = re.compile(r"""https?://[^\s"'<>()]+""", re.IGNORECASE)
 PROTOCOL_RELATIVE_URL = re.compile(r"""(?:src|href|url)\s*[=:]\s*["']//""", re.IGNORECASE)
 
