@@ -32,13 +32,18 @@ async def home(request: web.Request) -> web.StreamResponse:
     if "application/json" in request.headers.get("Accept", ""):
         return json_response(API_INDEX)
     feed = request.app[FEED]
-    instrument = feed.instrument(request.query.get("symbol", DEFAULT_SYMBOL)[:64])
-    resolution = parse_resolution(request.query.get("resolution", "")[:8]) or DEFAULT_RESOLUTION
+    asked_symbol = (request.query.get("symbol") or DEFAULT_SYMBOL)[:64]
+    asked_resolution = (request.query.get("resolution") or DEFAULT_RESOLUTION.value)[:8]
+    instrument = feed.instrument(asked_symbol)
+    resolution = parse_resolution(asked_resolution)
+    # An unknown symbol or resolution goes to the page as asked, so that the page names it instead of
+    # silently charting the default.
     context = {
         "index": API_INDEX,
         "simulated": feed.simulated,
-        "symbol": instrument.symbol if instrument else DEFAULT_SYMBOL,
-        "resolution": resolution.value,
+        "symbol": instrument.symbol if instrument else asked_symbol.upper(),
+        "resolution": resolution.value if resolution else asked_resolution,
+        "default_resolution": DEFAULT_RESOLUTION.value,
         "resolutions": [r.value for r in Resolution],
     }
     return aiohttp_jinja2.render_template("index.html", request, context)

@@ -1,14 +1,32 @@
 // The chart page: wires the datafeed, the chart, the search box, the watchlist and the URL together.
 import { Datafeed, DatafeedError, ErrorCode, normaliseResolution } from "./datafeed.js";
+import { isTrading } from "./session.js";
 import { markCurrent, setupSearch, setupWatchlist } from "./widgets.js";
 
 const $ = (id) => document.getElementById(id);
 const chartElement = $("chart");
-const state = { symbol: chartElement.dataset.symbol, resolution: chartElement.dataset.resolution };
+const RESOLUTIONS = [...$("resolutions").querySelectorAll("button")].map((button) => button.dataset.resolution);
+// The address may name an unknown resolution: the page says so, and the next chart chosen uses the default.
+const asked = { symbol: chartElement.dataset.symbol, resolution: chartElement.dataset.resolution };
+const state = {
+  symbol: asked.symbol,
+  resolution: RESOLUTIONS.includes(normaliseResolution(asked.resolution))
+    ? normaliseResolution(asked.resolution)
+    : chartElement.dataset.defaultResolution,
+  info: null, // the SymbolInfo on screen
+};
+// How far the server's clock is ahead of this browser's (ms); null until /udf/time has answered.
+const clock = { offsetMs: null };
+const MARKET_CHECK_MS = 15000;
 
 function showError(message) {
   $("error").textContent = message;
   $("error").hidden = !message;
+}
+
+function setStatus(status, text = status) {
+  $("status").dataset.status = status;
+  $("status").textContent = text;
 }
 
 /** What the page says when `symbol` cannot be shown: unknown symbol, server unreachable, or the server's words. */
@@ -21,8 +39,7 @@ function explain(error, symbol) {
 
 const datafeed = new Datafeed({
   onStatus: (status) => {
-    $("status").dataset.status = status;
-    $("status").textContent = status;
+    setStatus(status);
     if (status === "offline") showError("Server unreachable; retrying…");
     if (status === "connected") showError("");
   },
@@ -36,9 +53,22 @@ const view = await import("./chart-view.js").then(
       `The chart library did not load (${error.message}). It is served from node_modules: ` +
         "run `npm ci` (`make run` does) and reload.",
     );
+    setStatus("unavailable", "chart unavailable");
     return null;
   },
 );
+
+/** "market closed" while the charted instrument is outside its session, by the server's clock. */
+function showMarket() {
+  const open =
+    state.info && clock.offsetMs !== null
+      ? isTrading(state.info.session, state.info.timezone, Date.now() + clock.offsetMs)
+      : null;
+  const market = $("market");
+  if (open === null) delete market.dataset.state;
+  else market.dataset.state = open ? "open" : "closed";
+  market.hidden = open !== false;
+}
 
 function applyTheme(name) {
   document.documentElement.dataset.theme = name;
@@ -49,9 +79,24 @@ function applyTheme(name) {
 async function select(symbol, resolution) {
   if (!view) return;
   const wanted = { symbol: symbol.toUpperCase(), resolution: normaliseResolution(resolution) };
+  const problems = [];
+  let info = null;
   try {
-    const info = await new Promise((resolve, reject) => datafeed.resolveSymbol(wanted.symbol, resolve, reject));
-    Object.assign(state, { symbol: info.name, resolution: wanted.resolution });
+    info = await new Promise((resolve, reject) => datafeed.resolveSymbol(wanted.symbol, resolve, reject));
+  } catch (error) {
+    problems.push(explain(error, wanted.symbol));
+  }
+  if (!RESOLUTIONS.includes(wanted.resolution)) {
+    problems.push(`Unknown resolution: ${resolution} (one of ${RESOLUTIONS.join(", ")})`);
+  }
+  if (problems.length) {
+    showError(problems.length === 1 ? problems[0] : problems.map((problem) => problem.replace(/\.$/, "")).join(". "));
+    // Nothing charted, nothing streamed: not "connecting" for ever.
+    if (!view.shown) setStatus("idle", "no chart");
+    return;
+  }
+  try {
+    Object.assign(state, { symbol: info.name, resolution: wanted.resolution, info });
     const url = new URL(location.href);
     url.searchParams.set("symbol", state.symbol);
     url.searchParams.set("resolution", state.resolution);
@@ -61,6 +106,7 @@ async function select(symbol, resolution) {
       button.setAttribute("aria-pressed", String(button.dataset.resolution === state.resolution));
     }
     markCurrent($("watchlist"), state.symbol);
+    showMarket();
     await view.show(info, state.resolution);
     showError("");
   } catch (error) {
@@ -79,7 +125,12 @@ datafeed.searchSymbols("", "", "", (all) => {
   setupWatchlist($("watchlist"), datafeed, all.map((r) => r.symbol), (symbol) => select(symbol, state.resolution));
   markCurrent($("watchlist"), state.symbol);
 });
-select(state.symbol, state.resolution);
+datafeed.getServerTime((seconds) => {
+  clock.offsetMs = seconds * 1000 - Date.now();
+  showMarket();
+});
+setInterval(showMarket, MARKET_CHECK_MS);
+select(asked.symbol, asked.resolution);
 
 // For end-to-end tests, the page-load benchmark and curious users: the page's live objects (`view` is
 // null when the chart library is missing).

@@ -6,20 +6,24 @@ export function setupSearch(input, list, datafeed, onPick) {
   let results = [];
   let selected = -1;
   let timer = null;
+  let nothingFound = false; // a search ran and matched nothing: say so rather than show no list
 
   const render = () => {
-    list.innerHTML = results
-      .map((r, i) =>
-        `<li role="option" id="search-option-${i}" data-symbol="${escapeHtml(r.symbol)}" aria-selected="${i === selected}">` +
-        `<strong>${escapeHtml(r.symbol)}</strong><small>${escapeHtml(r.description)}</small></li>`)
-      .join("");
-    list.hidden = results.length === 0;
+    list.innerHTML = nothingFound
+      ? `<li class="empty" role="option" aria-disabled="true" aria-selected="false">No results</li>`
+      : results
+          .map((r, i) =>
+            `<li role="option" id="search-option-${i}" data-symbol="${escapeHtml(r.symbol)}" aria-selected="${i === selected}">` +
+            `<strong>${escapeHtml(r.symbol)}</strong><small>${escapeHtml(r.description)}</small></li>`)
+          .join("");
+    list.hidden = results.length === 0 && !nothingFound;
     input.parentElement.setAttribute("aria-expanded", String(!list.hidden));
     input.setAttribute("aria-activedescendant", selected >= 0 ? `search-option-${selected}` : "");
   };
   const close = () => {
     results = [];
     selected = -1;
+    nothingFound = false;
     render();
   };
   const pick = (symbol) => {
@@ -32,9 +36,12 @@ export function setupSearch(input, list, datafeed, onPick) {
   input.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      datafeed.searchSymbols(input.value, "", "", (found) => {
+      const query = input.value;
+      datafeed.searchSymbols(query, "", "", (found) => {
+        if (input.value !== query) return; // an answer to an older query
         results = found.slice(0, 12);
         selected = results.length ? 0 : -1;
+        nothingFound = results.length === 0 && query.trim() !== "";
         render();
       });
     }, 120);

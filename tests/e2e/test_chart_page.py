@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import urllib.request
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -182,6 +183,8 @@ def test_a_missing_chart_library_is_explained_and_the_rest_works(open_page: Open
     banner = watched.banner()
     assert banner.startswith("The chart library did not load"), banner
     assert "npm ci" in banner
+    assert page.locator("#status").get_attribute("data-status") == "unavailable", "not an endless connecting"
+    assert page.locator("#status").inner_text() == "chart unavailable"
     page.wait_for_function(
         "() => document.querySelector('#watchlist tr[data-symbol=\"AAPL\"] td:nth-child(2)').textContent !== '…'"
     )
@@ -239,4 +242,83 @@ def test_shrinking_the_window_keeps_the_chart_its_price_axis_and_the_watchlist_o
     page.wait_for_function(
         "width => window.tradingPro.view.chart.chartElement().clientWidth === width", arg=wide["chart"]["width"]
     )
+    assert watched.errors == []
+
+
+@pytest.mark.parametrize(
+    ("query", "said", "then"),
+    [
+        ("symbol=NOPE&resolution=7", "Unknown symbol: NOPE. Unknown resolution: 7 ", "EURUSD:1"),
+        ("symbol=nope&resolution=15", "Unknown symbol: NOPE", "EURUSD:15"),
+        ("symbol=ETHUSD&resolution=7", "Unknown resolution: 7 ", "EURUSD:1"),
+    ],
+)
+def test_an_unknown_symbol_or_resolution_in_the_url_is_named_not_replaced(
+    open_page: OpenPage, server: str, query: str, said: str, then: str
+) -> None:
+    watched = open_page(f"{server}/?{query}")
+    page = watched.page
+    page.wait_for_function("() => !document.querySelector('#error').hidden", timeout=10_000)
+    banner = watched.banner()
+    assert banner.startswith(said), banner
+    if "resolution=7" in query:
+        assert "1, 5, 15, 30, 60, 240, 1D, 1W, 1M" in banner, "the resolutions to choose from"
+    assert page.evaluate("() => window.tradingPro.view.shown") is None, "no other chart in its place"
+    assert page.evaluate("() => window.tradingPro.view.bars.length") == 0
+    assert page.url.endswith(f"/?{query}"), "the address still says what was asked for"
+    assert page.locator("#status").get_attribute("data-status") == "idle", "no endless connecting"
+    # The page still works: a known instrument from the watchlist is charted.
+    page.click("#watchlist tr[data-symbol='EURUSD']")
+    page.wait_for_function(SHOWN, arg=then)
+    assert watched.banner() == ""
+    # Only the 404 of /resolve for an unknown symbol: no uncaught error.
+    assert all(error.endswith("status of 404 (Not Found)") for error in watched.errors), watched.errors
+
+
+def test_a_search_without_matches_says_no_results(open_page: OpenPage, server: str) -> None:
+    watched = open_page(f"{server}/?symbol=BTCUSD&resolution=1")
+    page = watched.page
+    page.wait_for_function(BARS_LOADED, arg=1)
+    page.fill("#search", "zzzz")
+    page.wait_for_selector("#search-results", state="visible", timeout=10_000)
+    assert page.locator("#search-results").inner_text() == "No results"
+    assert page.locator("#search-results [data-symbol]").count() == 0, "nothing to pick"
+    page.fill("#search", "eth")
+    page.wait_for_selector("#search-results li[data-symbol='ETHUSD']")
+    assert "No results" not in page.locator("#search-results").inner_text()
+
+
+def trading_now(base_url: str, symbol: str) -> bool:
+    """Whether `symbol` trades at the server's current minute: the simulation makes bars only in its session."""
+    with urllib.request.urlopen(f"{base_url}/api/v1/udf/time", timeout=10) as response:
+        minute_ms = int(response.read()) // 60 * 60_000
+    return bool(served_bars(base_url, symbol, "1", minute_ms, minute_ms + 60_000))
+
+
+MARKET_STATE = "() => document.querySelector('#market').dataset.state"
+
+
+def test_a_stock_outside_its_session_says_market_closed(open_page: OpenPage, server: str) -> None:
+    """Whenever it runs: the page says "market closed" for AAPL exactly when the server forms no minute bar of
+    AAPL now, and never for BTCUSD (24x7). The hours themselves are checked under Node (tests/js/session)."""
+    watched = open_page(f"{server}/?symbol=AAPL&resolution=5")
+    page = watched.page
+    page.wait_for_function(SHOWN, arg="AAPL:5")
+    for _attempt in range(3):  # the session may open or close between the readings: then read again
+        before = trading_now(server, "AAPL")
+        page.wait_for_function(f"() => ({MARKET_STATE})() !== undefined", timeout=10_000)
+        state = page.evaluate(MARKET_STATE)
+        if trading_now(server, "AAPL") == before:
+            break
+    else:
+        pytest.fail("the session opened or closed three times during the check")
+    assert state == ("open" if before else "closed")
+    assert page.locator("#market").is_visible() == (not before)
+    if not before:
+        assert page.locator("#market").inner_text() == "market closed"
+        watched.screenshot("market-closed")
+    page.click("#watchlist tr[data-symbol='BTCUSD']")
+    page.wait_for_function(SHOWN, arg="BTCUSD:5")
+    page.wait_for_function(f"() => ({MARKET_STATE})() === 'open'", timeout=10_000)
+    assert not page.locator("#market").is_visible()
     assert watched.errors == []
