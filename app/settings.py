@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.market.resolutions import Resolution, parse_resolution
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.toml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# `CORS_ORIGINS=*`: every origin is allowed.
+ANY_ORIGIN = "*"
+# Browsers leave these ports out of an Origin, so a configured origin drops them too.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_NAME = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 
 
 class SettingsError(ValueError):
@@ -38,6 +45,7 @@ class Settings:
     bar_broadcaster_resolutions: tuple[Resolution, ...]
     market_intraday_days: int
     market_cache_blocks: int
+    cors_origins: tuple[str, ...]
 
 
 def _text(raw: str) -> str:
@@ -111,6 +119,38 @@ def _resolutions(raw: str) -> tuple[Resolution, ...]:
     return tuple(parsed)
 
 
+def origin_of(text: str) -> str:
+    """`text` as a browser's Origin header spells it: `scheme://host[:port]`, lower case, default port left out.
+
+    Raises ValueError, saying what is wrong, when `text` is not such an origin (no scheme, a path, a bad port).
+    """
+    spelled = text.strip()
+    parts = urlsplit(spelled)
+    if not parts.scheme or not parts.netloc:
+        raise ValueError(f"{spelled!r} is not an origin: expected scheme://host[:port], e.g. https://example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(f"{spelled!r} is not an origin: only scheme://host[:port], no path, query or user")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{spelled!r} has an invalid port") from None
+    host = parts.hostname or ""
+    if not _HOST_NAME.fullmatch(host):
+        raise ValueError(f"{spelled!r} has no valid host")
+    scheme = parts.scheme.lower()
+    authority = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        authority = f"{authority}:{port}"
+    return f"{scheme}://{authority}"
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    listed = [name.strip() for name in raw.split(",") if name.strip()]
+    if ANY_ORIGIN in listed:
+        return (ANY_ORIGIN,)
+    return tuple(dict.fromkeys(origin_of(name) for name in listed))
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "host": _text,
     "port": _port,
@@ -128,6 +168,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "bar_broadcaster_resolutions": _resolutions,
     "market_intraday_days": _positive_int,
     "market_cache_blocks": _positive_int,
+    "cors_origins": _origins,
 }
 
 

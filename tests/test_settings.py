@@ -26,6 +26,7 @@ def test_defaults_come_from_the_config_folder() -> None:
     assert settings.bar_broadcaster_interval == 1.0
     assert settings.bar_broadcaster_symbols == ()
     assert settings.bar_broadcaster_resolutions == ()
+    assert settings.cors_origins == ()
 
 
 def test_environment_overrides_defaults() -> None:
@@ -59,6 +60,11 @@ def test_environment_overrides_defaults() -> None:
         ("BAR_BROADCASTER_RESOLUTIONS", "1,7"),
         ("LOG_LEVEL", "LOUD"),
         ("MARKET_INTRADAY_DAYS", "1.5"),
+        ("CORS_ORIGINS", "example.com"),
+        ("CORS_ORIGINS", "https://charts.example.com, localhost:3000"),
+        ("CORS_ORIGINS", "https://charts.example.com/app"),
+        ("CORS_ORIGINS", "https://charts.example.com:99999"),
+        ("CORS_ORIGINS", "null"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
@@ -66,17 +72,41 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
         load_settings({name: value})
 
 
-def test_bad_value_stops_start_up_with_one_line() -> None:
+def test_cors_origins_are_kept_as_browsers_spell_an_origin() -> None:
+    settings = load_settings(
+        {"CORS_ORIGINS": " HTTPS://Charts.Example.com:443, http://localhost:3000/,http://[::1]:8080 "}
+    )
+    assert settings.cors_origins == ("https://charts.example.com", "http://localhost:3000", "http://[::1]:8080")
+
+
+@pytest.mark.parametrize("value", ["*", "https://charts.example.com,*"])
+def test_a_star_in_cors_origins_allows_any(value: str) -> None:
+    assert load_settings({"CORS_ORIGINS": value}).cors_origins == ("*",)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("PORT", "abc", "PORT='abc' is invalid: expected a whole number"),
+        (
+            "CORS_ORIGINS",
+            "example.com",
+            "CORS_ORIGINS='example.com' is invalid: "
+            "'example.com' is not an origin: expected scheme://host[:port], e.g. https://example.com",
+        ),
+    ],
+)
+def test_bad_value_stops_start_up_with_one_line(name: str, value: str, error: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "app"],
         cwd=ROOT,
-        env=os.environ | {"PORT": "abc"},
+        env=os.environ | {name: value},
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == ["Configuration error: PORT='abc' is invalid: expected a whole number"]
+    assert result.stderr.strip().splitlines() == [f"Configuration error: {error}"]
 
 
 def test_port_flag_and_variable_both_work() -> None:
