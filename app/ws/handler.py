@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 
 from app.keys import BROADCASTER, FEED, HUB, SETTINGS
 from app.schemas.ws import BarsSubscriptionSchema, EnvelopeSchema
-from app.ws import protocol
+from app.ws import origin, protocol
 from app.ws.connection import Connection
 from app.ws.protocol import Close, Topic, TopicError
 
@@ -26,9 +26,11 @@ _MIN_WAIT = 0.001
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """Serve one client until it leaves, breaks a rule, or the server stops."""
+    origin.check_origin(request)
     settings = request.app[SETTINGS]
-    # Pings are ours (see keepalive), so pongs reach the read loop and pings are answered there.
-    ws = web.WebSocketResponse(autoping=False, max_msg_size=settings.ws_max_message_size, compress=False)
+    # Pings are ours (see keepalive), so pongs reach the read loop and pings are answered there. aiohttp
+    # refuses a frame of exactly max_msg_size; the contract accepts it, so the limit handed over is one more.
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=settings.ws_max_message_size + 1, compress=False)
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None, "a prepared WebSocket has a transport"
