@@ -14,6 +14,7 @@ from app.keys import FEED, SETTINGS
 from app.market.feed import MarketFeed
 from app.market.simulation import SimulatedFeed
 from app.settings import Settings
+from app.web.headers import setup_headers
 from app.web.page import setup_web
 from app.ws.setup import setup_ws
 
@@ -32,5 +33,6 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
         app.router.add_routes(module.routes)
     setup_ws(app)
     setup_web(app)
+    setup_headers(app)
     setup_openapi(app)
     return app
