@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from app.api import market_views
-from app.api.errors import resolve_or_404
+from app.api.errors import invalid, resolve_or_404
 from app.api.history import fetch_history
 from app.api.openapi import operation, query_input
 from app.keys import FEED
@@ -74,8 +74,10 @@ async def search(request: web.Request) -> web.Response:
     tag="udf",
     summary="Historical bars (columnar)",
     description=(
-        "Bars whose start lies in [from, to), `t` in UTC seconds, extended earlier to `countback` bars. "
-        "`no_data` when the range has no bar; `nextTime` then names the latest earlier bar, if any. "
+        "The UDF specification's rule, not the JS API's `[from, to)`: bars whose start lies in [from, to], "
+        "`to` inclusive (from = to = a bar's time gives that bar), `t` in UTC seconds. With `countback`, "
+        "`from` is ignored: exactly `countback` bars ending at `to`, fewer only where history begins. "
+        "`no_data` when no bar is found; `nextTime` then names the latest earlier bar, if any. "
         f"Limits: `countback` at most {MAX_BARS}; the range may span at most {MAX_BARS} periods."
     ),
     response=UdfHistorySchema,
@@ -86,12 +88,18 @@ async def search(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     q, feed = request["querystring"], request.app[FEED]
     instrument = resolve_or_404(feed, q["symbol"])
-    found = fetch_history(feed, instrument, q["resolution"], q["from_"], q["to"], q["countback"], names=("from", "to"))
+    resolution, countback = q["resolution"], q["countback"]
+    # `to` is inclusive: the feed's ranges end before their end, so they end just after it.
+    end = q["to"] + 1
+    start = end if countback else q["from_"]
+    if start > end:
+        raise invalid({"to": ["Must not be earlier than from."]})
+    found = fetch_history(feed, instrument, resolution, start, end, countback, names=("from", "to"))
     bars = found.bars
     if not bars:
         body: dict[str, Any] = {"s": "no_data"}
         if not found.no_data:
-            earlier = feed.history(instrument.symbol, q["resolution"], q["to"], q["to"], 1).bars
+            earlier = feed.history(instrument.symbol, resolution, end, end, 1).bars
             body["nextTime"] = earlier[-1].time // 1000
         return json_response(body)
     return json_response(

@@ -86,6 +86,14 @@ class SymbolInfoSchema(Schema):
     volume_precision = fields.Integer(required=True)
     data_status = fields.String(required=True)
     visible_plots_set = fields.String(required=True)
+    currency_code = fields.String(
+        required=True,
+        metadata={
+            "description": "ISO 4217 code of the currency prices are quoted in: USD for the NASDAQ stocks and "
+            "the USD-quoted crypto, a forex pair's second currency (EURUSD: USD, USDJPY: JPY)",
+            "example": "USD",
+        },
+    )
 
 
 class BarsQuerySchema(QuerySchema):

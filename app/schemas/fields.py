@@ -79,8 +79,12 @@ def timestamp(description: str, **kwargs: Any) -> fields.Integer:
 
 
 def count_back_field(**kwargs: Any) -> fields.Integer:
-    """How many bars a history answer holds at least: the datafeed's `count_back`, UDF's `countback` (default 0)."""
-    metadata = {"description": f"Add earlier bars until at least this many are returned (at most {MAX_BARS})"}
+    """A bar count of a history request (default 0): the datafeed's `count_back`, UDF's `countback` (which
+    documents its own meaning)."""
+    metadata = {
+        "description": "Extend the range earlier until it holds at least this many bars; the range itself is "
+        f"never cut (at most {MAX_BARS})"
+    }
     return fields.Integer(
         load_default=0,
         validate=validate.Range(min=0, max=MAX_BARS),

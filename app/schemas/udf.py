@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.schemas.datafeed import DatafeedConfigSchema, QuerySchema, QuoteSchema
 from app.schemas.fields import ResolutionField, SymbolField, SymbolListField, count_back_field, timestamp
-from app.schemas.limits import MAX_QUERY_LENGTH, MAX_QUOTE_SYMBOLS, MAX_SEARCH_RESULTS
+from app.schemas.limits import MAX_BARS, MAX_QUERY_LENGTH, MAX_QUOTE_SYMBOLS, MAX_SEARCH_RESULTS
 
 
 class UdfErrorSchema(Schema):
@@ -35,9 +35,14 @@ class UdfSearchQuerySchema(QuerySchema):
 class UdfHistoryQuerySchema(QuerySchema):
     symbol = SymbolField(required=True)
     resolution = ResolutionField(required=True)
-    from_ = timestamp("Range start, inclusive", required=True, data_key="from")
-    to = timestamp("Range end, exclusive", required=True)
-    countback = count_back_field()
+    from_ = timestamp("Range start, inclusive; ignored when `countback` is given", required=True, data_key="from")
+    to = timestamp("Range end, inclusive", required=True)
+    countback = count_back_field(
+        metadata={
+            "description": "Exactly this many bars ending at `to` (fewer only where history begins), taking "
+            f"priority over `from`; 0 or absent: the range [from, to] (at most {MAX_BARS})"
+        }
+    )
 
 
 class UdfHistorySchema(Schema):
