@@ -9,13 +9,13 @@ export function setupSearch(input, list, datafeed, onPick) {
   let nothingFound = false; // a search ran and matched nothing: say so rather than show no list
 
   const render = () => {
+    const option = (r, i) =>
+      `<li role="option" id="search-option-${i}" data-symbol="${escapeHtml(r.symbol)}" ` +
+      `aria-selected="${i === selected}"><strong>${escapeHtml(r.symbol)}</strong>` +
+      `<small>${escapeHtml(r.description)}</small></li>`;
     list.innerHTML = nothingFound
       ? `<li class="empty" role="option" aria-disabled="true" aria-selected="false">No results</li>`
-      : results
-          .map((r, i) =>
-            `<li role="option" id="search-option-${i}" data-symbol="${escapeHtml(r.symbol)}" aria-selected="${i === selected}">` +
-            `<strong>${escapeHtml(r.symbol)}</strong><small>${escapeHtml(r.description)}</small></li>`)
-          .join("");
+      : results.map(option).join("");
     list.hidden = results.length === 0 && !nothingFound;
     input.parentElement.setAttribute("aria-expanded", String(!list.hidden));
     input.setAttribute("aria-activedescendant", selected >= 0 ? `search-option-${selected}` : "");
