@@ -212,16 +212,17 @@ GEOMETRY = """() => {
 FITS = "() => window.tradingPro.view.chart.chartElement().getBoundingClientRect().right <= innerWidth"
 
 
-@pytest.mark.parametrize("width", [1000, 390])
+@pytest.mark.parametrize(("width", "height"), [(1000, 800), (390, 844), (844, 390)])
 def test_shrinking_the_window_keeps_the_chart_its_price_axis_and_the_watchlist_on_screen(
-    open_page: OpenPage, server: str, width: int
+    open_page: OpenPage, server: str, width: int, height: int
 ) -> None:
-    """1400 px wide, then narrower (a smaller window, a phone turned upright): the chart follows its container."""
+    """1400 px wide, then narrower (a smaller window, a phone upright, a phone on its side): the chart follows
+    its container."""
     watched = open_page(f"{server}/?symbol=BTCUSD&resolution=5", width=1400, height=900)
     page = watched.page
     page.wait_for_function(BARS_LOADED, arg=300)
     wide = page.evaluate(GEOMETRY)
-    page.set_viewport_size({"width": width, "height": 844})
+    page.set_viewport_size({"width": width, "height": height})
     # A timeout here is not the verdict: the geometry below says what is off screen.
     with contextlib.suppress(PlaywrightTimeoutError):
         page.wait_for_function(FITS, timeout=5_000)
@@ -233,7 +234,7 @@ def test_shrinking_the_window_keeps_the_chart_its_price_axis_and_the_watchlist_o
     assert narrow["price_axis"] > 0, context
     assert narrow["watchlist"]["left"] >= 0, context
     assert narrow["watchlist"]["right"] <= width, context
-    watched.screenshot(f"resized-{width}")
+    watched.screenshot(f"resized-{width}x{height}")
     # Reachable: Playwright scrolls a row into view and clicks it, or fails if it cannot.
     page.click("#watchlist tr[data-symbol='ETHUSD']", timeout=10_000)
     page.wait_for_function(SHOWN, arg="ETHUSD:5")
