@@ -2,10 +2,11 @@
 //
 // Hand an instance to a TradingView Charting Library widget (`datafeed: new Datafeed()`) or use it
 // directly, as our chart page does. One WebSocket carries every subscription; it pings inside the
-// heartbeat interval, reconnects with backoff, re-subscribes, and fills the gap from REST so a
-// listener never sees time go backwards. Known limit: the bar that was forming when the socket dropped
-// can keep its partial values (the back-fill is dropped once the socket has moved on); the
-// `since` field of bars.subscribe will close that gap.
+// heartbeat interval, reconnects with backoff and re-subscribes. Every subscription carries `since`, the
+// newest bar the listener holds (from getBars, or from the stream before a reconnection), so the server
+// first sends every bar from there with its final values: nothing is missed or left partial, and a
+// listener never sees time go backwards. Requests TradingView gives no error callback (onReady,
+// getServerTime) are retried with backoff until they succeed; their failures go to `onStatus`.
 
 const API = "/api/v1/datafeed";
 const UDF_TIME = "/api/v1/udf/time";
@@ -38,7 +39,8 @@ export class Datafeed {
    * @param {string} [options.baseUrl] origin of the server ("" = this page's origin)
    * @param {number} [options.pingIntervalMs] application ping period, inside the server's heartbeat interval
    * @param {number} [options.maxBackoffMs] longest wait between reconnection attempts
-   * @param {(status: string) => void} [options.onStatus] connection state changes
+   * @param {(status: string, error?: DatafeedError) => void} [options.onStatus] connection state changes;
+   *   `error` says why when a request that has no error callback failed (it is retried)
    */
   constructor({ baseUrl = "", pingIntervalMs = 10000, maxBackoffMs = 15000, onStatus = () => {} } = {}) {
     this.baseUrl = baseUrl.replace(/\/$/, "");
@@ -49,9 +51,13 @@ export class Datafeed {
     this._socket = null;
     this._attempt = 0;
     this._timers = { ping: null, reconnect: null };
+    this._retryTimers = new Set();
     this._closed = false;
-    this._listeners = new Map(); // listenerGuid -> {topic, symbol, resolution, onTick, lastTime}
+    // listenerGuid -> {topic, symbol, resolution, onTick, onReset, since, lastTime}
+    this._listeners = new Map();
     this._quoteListeners = new Map(); // listenerGuid -> interval id
+    this._newestFetched = new Map(); // topic -> time (ms) of the newest bar fetchBars returned
+    this._sentSince = new Map(); // topic -> the since of its pending bars.subscribe
   }
 
   // --- REST -------------------------------------------------------------------------------
@@ -89,8 +95,9 @@ export class Datafeed {
     return globalThis.location ? globalThis.location.href : "http://localhost/";
   }
 
+  /** The configuration; retried with backoff until the server answers (TradingView gives no error callback). */
   onReady(callback) {
-    this._get(`${API}/config`).then((config) => setTimeout(() => callback(config), 0));
+    this._retry(() => this._get(`${API}/config`)).then((config) => setTimeout(() => callback(config), 0));
   }
 
   searchSymbols(userInput, exchange, symbolType, onResult) {
@@ -113,7 +120,7 @@ export class Datafeed {
       .catch((error) => onError(error.message));
   }
 
-  /** The same request as a promise: `{bars, noData}`. */
+  /** The same request as a promise: `{bars, noData}`. The newest bar is where a subscription will start. */
   async fetchBars(symbol, resolution, from, to, countBack = 0) {
     const body = await this._get(`${API}/bars`, {
       symbol,
@@ -122,15 +129,52 @@ export class Datafeed {
       to_time: Math.max(0, Math.ceil(to)),
       count_back: countBack,
     });
+    if (body.bars.length) {
+      const topic = topicOf(symbol, resolution);
+      const newest = body.bars[body.bars.length - 1].time;
+      this._newestFetched.set(topic, Math.max(newest, this._newestFetched.get(topic) ?? newest));
+    }
     return { bars: body.bars, noData: body.no_data };
   }
 
-  /** The server's clock in seconds; without an answer the callback is not called (the library keeps its own). */
+  /** The server's clock in seconds; retried with backoff until the server answers (no error callback either). */
   getServerTime(callback) {
-    this._fetch(this._url(UDF_TIME))
-      .then((response) => response.text())
-      .then((text) => callback(Number(text)))
-      .catch(() => {});
+    this._retry(async () => {
+      const response = await this._fetch(this._url(UDF_TIME));
+      const seconds = Number(await response.text());
+      if (!response.ok || !Number.isFinite(seconds)) {
+        throw new DatafeedError(`No server time: HTTP ${response.status}`, ErrorCode.HTTP, response.status);
+      }
+      return seconds;
+    }).then(callback);
+  }
+
+  /**
+   * `request()` until it succeeds, waiting longer after each failure (up to maxBackoffMs); each failure is
+   * reported as OFFLINE with the error. After `close()` the promise never settles.
+   */
+  async _retry(request) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const result = await request();
+        if (attempt > 1 && this._socket && this._socket.readyState === 1) this._setStatus(Status.CONNECTED);
+        return result;
+      } catch (error) {
+        if (this._closed) return new Promise(() => {});
+        this._setStatus(Status.OFFLINE, error);
+        await new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            this._retryTimers.delete(timer);
+            resolve();
+          }, this._backoff(attempt));
+          this._retryTimers.add(timer);
+        });
+      }
+    }
+  }
+
+  _backoff(attempt) {
+    return Math.min(this.maxBackoffMs, 250 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
   }
 
   getQuotes(symbols, onData, onError) {
@@ -159,11 +203,18 @@ export class Datafeed {
 
   // --- WebSocket --------------------------------------------------------------------------
 
-  subscribeBars(symbolInfo, resolution, onTick, listenerGuid) {
+  /**
+   * Live bars from the newest one fetchBars/getBars returned for this symbol and resolution (`since`), so a bar
+   * that closed meanwhile arrives with its final values. `onResetCacheNeeded` is called when that bar is too
+   * far back for the server to replay (the chart then loads history again).
+   */
+  subscribeBars(symbolInfo, resolution, onTick, listenerGuid, onResetCacheNeeded = () => {}) {
     const symbol = (symbolInfo.ticker || symbolInfo.name).toUpperCase();
-    const topic = `bars:${symbol}:${normaliseResolution(resolution)}`;
-    this._listeners.set(listenerGuid, { topic, symbol, resolution, onTick, lastTime: null });
-    if (this._topicListeners(topic).length === 1) this._send("bars.subscribe", { symbol, resolution });
+    const topic = topicOf(symbol, resolution);
+    const since = this._newestFetched.get(topic) ?? null;
+    this._newestFetched.delete(topic);
+    this._listeners.set(listenerGuid, { topic, symbol, resolution, onTick, onReset: onResetCacheNeeded, since, lastTime: null });
+    if (this._topicListeners(topic).length === 1) this._subscribe(topic);
     this._connect();
   }
 
@@ -181,6 +232,8 @@ export class Datafeed {
     this._closed = true;
     clearTimeout(this._timers.reconnect);
     clearInterval(this._timers.ping);
+    for (const timer of this._retryTimers) clearTimeout(timer);
+    this._retryTimers.clear();
     for (const id of this._quoteListeners.values()) clearInterval(id);
     this._quoteListeners.clear();
     if (this._socket) this._socket.close(1000);
@@ -191,6 +244,24 @@ export class Datafeed {
     return [...this._listeners.values()].filter((listener) => listener.topic === topic);
   }
 
+  /** `bars.subscribe` from the oldest of the topic's listeners' newest bars, so each of them misses nothing. */
+  _subscribe(topic) {
+    const listeners = this._topicListeners(topic);
+    if (!listeners.length) return;
+    const symbol = listeners[0].symbol;
+    // Canonical, so that a refusal names the topic as this module does.
+    const resolution = normaliseResolution(listeners[0].resolution);
+    const held = listeners.map((listener) => listener.lastTime ?? listener.since).filter((time) => time !== null);
+    if (held.length) {
+      const since = Math.min(...held);
+      this._sentSince.set(topic, since);
+      this._send("bars.subscribe", { symbol, resolution, since });
+    } else {
+      this._sentSince.delete(topic);
+      this._send("bars.subscribe", { symbol, resolution });
+    }
+  }
+
   _connect() {
     if (this._socket || this._closed) return;
     const url = this._url(WS_PATH);
@@ -199,14 +270,10 @@ export class Datafeed {
     this._socket = socket;
     this._setStatus(this._attempt ? Status.RECONNECTING : Status.CONNECTING);
     socket.onopen = () => {
-      const reconnected = this._attempt > 0;
       this._attempt = 0;
       this._setStatus(Status.CONNECTED);
       this._timers.ping = setInterval(() => this._send("ping", {}), this.pingIntervalMs);
-      const topics = new Map();
-      for (const listener of this._listeners.values()) topics.set(listener.topic, listener);
-      for (const { symbol, resolution } of topics.values()) this._send("bars.subscribe", { symbol, resolution });
-      if (reconnected) this._fillGaps();
+      for (const topic of new Set([...this._listeners.values()].map((listener) => listener.topic))) this._subscribe(topic);
     };
     socket.onmessage = (event) => this._receive(event.data);
     // Browsers follow `error` with `close`; Node 20's WebSocket reports a refused connection with `error`
@@ -218,8 +285,7 @@ export class Datafeed {
       if (this._closed) return;
       this._attempt += 1;
       this._setStatus(this._attempt > 3 ? Status.OFFLINE : Status.RECONNECTING);
-      const backoff = Math.min(this.maxBackoffMs, 250 * 2 ** (this._attempt - 1));
-      this._timers.reconnect = setTimeout(() => this._connect(), backoff * (0.75 + Math.random() / 2));
+      this._timers.reconnect = setTimeout(() => this._connect(), this._backoff(this._attempt));
     };
   }
 
@@ -232,6 +298,10 @@ export class Datafeed {
     try {
       message = JSON.parse(text);
     } catch {
+      return;
+    }
+    if (message.type === "bars.subscribe.response") {
+      this._subscribed(message.payload);
       return;
     }
     if (message.type !== "bars.update") return;
@@ -247,25 +317,34 @@ export class Datafeed {
     listener.onTick(bar);
   }
 
-  /** After a reconnection, bars that formed while the socket was down come from REST, in order. */
-  async _fillGaps() {
-    const nowSeconds = Date.now() / 1000 + 60;
-    for (const listener of [...this._listeners.values()]) {
-      if (listener.lastTime === null) continue;
-      try {
-        const { bars } = await this.fetchBars(listener.symbol, listener.resolution, listener.lastTime / 1000, nowSeconds);
-        for (const bar of bars) this._deliver(listener, bar);
-      } catch {
-        // The socket's own updates continue; the next reconnection tries again.
-      }
+  /**
+   * A refused `since` (too far back for the server to replay): the listeners' charts reload history, and
+   * the topic is followed from now. Other refusals (an unknown symbol) leave the listener without updates.
+   */
+  _subscribed({ status, topic }) {
+    const since = this._sentSince.get(topic);
+    this._sentSince.delete(topic);
+    if (status !== "error" || since === undefined) return;
+    const listeners = this._topicListeners(topic);
+    for (const listener of listeners) {
+      listener.since = null;
+      listener.lastTime = null;
+      listener.onReset();
     }
+    this._subscribe(topic);
   }
 
-  _setStatus(status) {
-    if (status === this.status) return;
+  /** Report a change of state, and every failure of a retried request (at most one per backoff). */
+  _setStatus(status, error) {
+    if (status === this.status && !error) return;
     this.status = status;
-    this.onStatus(status);
+    this.onStatus(status, error);
   }
+}
+
+/** The server's topic for a symbol (any case) at a resolution (any alias): `bars:SYMBOL:RESOLUTION`. */
+function topicOf(symbol, resolution) {
+  return `bars:${symbol.toUpperCase()}:${normaliseResolution(resolution)}`;
 }
 
 /** The server's canonical resolution names: aliases D/W/M become 1D/1W/1M. */

@@ -6,7 +6,6 @@ import contextlib
 import itertools
 import time
 
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.browser import BARS_LOADED, STATUS, served_bars, until
@@ -25,9 +24,6 @@ HOLDS = """closed => closed.every(want => {
 })"""
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="issue 8 (hardening): back-fill race, fixed by bars.subscribe since"
-)
 def test_an_outage_across_a_bar_boundary_leaves_no_bar_stale_or_missing(open_page: OpenPage) -> None:
     with serving({"BAR_BROADCASTER_INTERVAL": "0.2", "LOG_LEVEL": "WARNING"}) as live:
         # The first boundary that leaves time to load the page first: at most 70 s away.

@@ -1,4 +1,4 @@
-// What the Node tests share: bounded waits, reading bars from the server, the strict expected failure.
+// What the Node tests share: bounded waits, reading bars from the server, aggregating them.
 import assert from "node:assert/strict";
 
 const MINUTE_MS = 60_000;
@@ -78,20 +78,4 @@ export async function assertFormingBarFollowsMinutes(baseUrl, symbol, periodMs, 
 /** Start of the minute that contains `ms`. */
 export function minuteOf(ms) {
   return ms - (ms % MINUTE_MS);
-}
-
-/**
- * A strict expected failure (Node 20's runner has none): `check` must fail with an AssertionError, which is
- * reported as a diagnostic with `reason`; if it passes, the test fails so that the mark is removed once `issue`
- * is fixed. Any other error (a server that does not start, a wait that times out) fails the test as usual.
- */
-export async function expectFailure(t, { issue, reason }, check) {
-  try {
-    await check();
-  } catch (error) {
-    if (!(error instanceof assert.AssertionError)) throw error;
-    t.diagnostic(`expected failure, ${issue}: ${reason}. ${error.message.split("\n")[0]}`);
-    return;
-  }
-  throw new Error(`unexpectedly passed: remove the expected-failure mark (${issue})`);
 }
