@@ -57,16 +57,8 @@ def symbol_info(instrument: Instrument, simulated: bool) -> dict[str, Any]:
         "volume_precision": instrument.volume_precision,
         "data_status": "streaming",
         "visible_plots_set": "ohlcv",
-        "currency_code": currency_code(instrument),
+        "currency_code": instrument.currency,
     }
-
-
-def currency_code(instrument: Instrument) -> str:
-    """The currency prices are quoted in: a pair's second currency (EURUSD -> USD, USDJPY -> JPY); USD for
-    the NASDAQ stocks."""
-    if instrument.asset_class in (AssetClass.FOREX, AssetClass.CRYPTO):
-        return instrument.symbol[-3:]
-    return "USD"
 
 
 def search(feed: MarketFeed, text: str, symbol_type: str, exchange: str, limit: int) -> list[dict[str, Any]]:

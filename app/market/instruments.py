@@ -49,6 +49,8 @@ class Instrument:
     volume_precision: int = 0
     # Overnight jump as a fraction of the daily volatility (equities gap, crypto never closes).
     gap_ratio: float = 0.0
+    # ISO 4217 code of the currency prices are quoted in (TradingView's `currency_code`).
+    currency: str = "USD"
 
     @property
     def volume_scale(self) -> int:
@@ -75,7 +77,21 @@ def _crypto(symbol: str, name: str, price: float, vol: float, volume: int) -> In
 
 
 def _forex(symbol: str, name: str, price: float, vol: float, scale: int) -> Instrument:
-    return Instrument(symbol, name, FX, AssetClass.FOREX, FOREX_HOURS, price, vol, 250_000, scale, 2, gap_ratio=0.1)
+    # A pair is quoted in its second currency: EURUSD in USD, USDJPY in JPY.
+    return Instrument(
+        symbol,
+        name,
+        FX,
+        AssetClass.FOREX,
+        FOREX_HOURS,
+        price,
+        vol,
+        250_000,
+        scale,
+        2,
+        gap_ratio=0.1,
+        currency=symbol[3:],
+    )
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
