@@ -2,6 +2,10 @@
 "use strict";
 (function () {
   const container = document.getElementById("swagger-ui");
+  if (typeof SwaggerUIBundle === "undefined" || typeof SwaggerUIStandalonePreset === "undefined") {
+    explainMissing(container, "Swagger UI (swagger-ui-dist)");
+    return;
+  }
   window.ui = SwaggerUIBundle({
     url: container.dataset.specUrl,
     dom_id: "#swagger-ui",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.paths import ASYNCAPI_PAGE_PATH, DATAFEED_PREFIX, DOCS_PATH
+import pytest
+
+from app.paths import ASYNCAPI_JSON_PATH, ASYNCAPI_PAGE_PATH, DATAFEED_PREFIX, DOCS_PATH, OPENAPI_PATH
 from tests.e2e.conftest import OpenPage
 
 
@@ -36,3 +38,21 @@ def test_asyncapi_viewer_shows_our_channel_and_messages_offline(open_page: OpenP
     assert watched.requests
     assert watched.foreign(server) == []
     assert watched.errors == []
+
+
+@pytest.mark.parametrize(
+    ("path", "library", "spec"),
+    [
+        (DOCS_PATH, "**/vendor/swagger-ui/**", OPENAPI_PATH),
+        (ASYNCAPI_PAGE_PATH, "**/vendor/asyncapi/**", ASYNCAPI_JSON_PATH),
+    ],
+)
+def test_a_missing_viewer_is_explained_with_a_link_to_the_document(
+    open_page: OpenPage, server: str, path: str, library: str, spec: str
+) -> None:
+    watched = open_page(f"{server}{path}", block=(library,))
+    alert = watched.page.get_by_role("alert")
+    alert.wait_for()
+    assert "npm ci" in alert.inner_text()
+    assert alert.locator("a").get_attribute("href") == spec
+    assert not any("is not defined" in error for error in watched.errors), watched.errors

@@ -1,0 +1,15 @@
+// What a documentation page says when its viewer is not installed, instead of staying blank.
+"use strict";
+function explainMissing(container, viewer) {
+  const message = document.createElement("p");
+  message.setAttribute("role", "alert");
+  message.append(
+    `${viewer} is not installed on this server: it is served from node_modules, so run \`npm ci\` ` +
+      "(`make run` does) and reload. The document itself is here: ",
+  );
+  const link = document.createElement("a");
+  link.href = container.dataset.specUrl;
+  link.textContent = container.dataset.specUrl;
+  message.append(link, ".");
+  container.replaceChildren(message);
+}
