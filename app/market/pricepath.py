@@ -1,7 +1,9 @@
 """One instrument's price path: a daily random walk refined top-down to one-second bars.
 
-Days come from a mean-reverting walk with volatility clustering, generated in order from the
-epoch. Each day is then split into 4-hour bars, those into hours, and so on down to seconds
+Days come from a mean-reverting walk, generated in order from the epoch, whose volatility follows
+an EGARCH-like recursion (see `_Volatility`): heavy-tailed daily shocks, moderate clustering and, for
+stocks, the leverage effect, so the returns show the stylized facts of real ones (Cont 2001). Each day
+is then split into 4-hour bars, those into hours, and so on down to seconds
 (see `subdivide`). A bar at any resolution is a node of that tree, so it is by construction the
 aggregate of the minute bars it covers; and every node is a pure function of (symbol, node start),
 so any process computes the same bars without shared state.
@@ -14,7 +16,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from app.market.bars import TickBar, merge
-from app.market.instruments import Instrument
+from app.market.instruments import AssetClass, Instrument
 from app.market.resolutions import DAY
 from app.market.rng import Rng, seed_for
 from app.market.subdivide import subdivide
@@ -24,12 +26,59 @@ LEVELS = (DAY, 14_400, 3_600, 1_800, 900, 300, 60, 1)
 _CHILD = dict(pairwise(LEVELS))
 _PARENT = {child: parent for parent, child in _CHILD.items()}
 
-# Daily log-volatility follows an AR(1): persistence and shock size give calm and stormy spells.
-_VOL_PERSISTENCE = 0.97
-_VOL_SHOCK = 0.15
-_VOL_MEAN_CORRECTION = -0.5 * _VOL_SHOCK**2 / (1 - _VOL_PERSISTENCE**2)
+# Degrees of freedom of the daily shocks (Student's t, excess kurtosis 6 / (NU - 4) = 3): the heavy tails of
+# daily returns are mostly in the shocks themselves, which sums over several days average out.
+_SHOCK_NU = 6
+# E|shock| of the unit-variance t with _SHOCK_NU degrees of freedom.
+_MEAN_ABS_SHOCK = 0.75
+# The log-volatility recursion (EGARCH-like): a day's |shock| raises the following days' volatility and its
+# sign moves it by _LEVERAGE[class] (negative: falls raise it), decaying at _VOL_PERSISTENCE a day, plus a
+# small shock of its own. Moderate persistence and small coefficients keep the volatility from forming
+# regimes: a very persistent, widely swinging volatility made every horizon's sums as heavy-tailed as the days.
+_VOL_PERSISTENCE = 0.95
+_VOL_FROM_SIZE = 0.05
+_VOL_OWN_SHOCK = 0.02
+# Equities fall into volatility (the leverage effect); currencies and coins show no such asymmetry.
+_LEVERAGE = {AssetClass.STOCK: -0.045, AssetClass.CRYPTO: 0.0, AssetClass.FOREX: 0.0}
 # Pull of the log price back to the instrument's base level, per day (half-life about 230 trading days).
 _MEAN_REVERSION = 0.003
+
+
+def _student_t(rng: Rng) -> float:
+    """A draw of Student's t with _SHOCK_NU (even) degrees of freedom, scaled to unit variance."""
+    chi_square = -2.0 * sum(math.log(rng.uniform()) for _ in range(_SHOCK_NU // 2))
+    return rng.gauss() * math.sqrt((_SHOCK_NU - 2) / chi_square)
+
+
+class _Volatility:
+    """One instrument's daily volatility, updated by each trading day's shock.
+
+    sigma = base * exp(state - v), where `state` is the recursion above and v its stationary variance, so the
+    mean of sigma squared stays about base squared whatever the coefficients.
+    """
+
+    __slots__ = ("_base", "_leverage", "_state")
+
+    def __init__(self, base: float, leverage: float) -> None:
+        variance = (_VOL_FROM_SIZE**2 * (1 - _MEAN_ABS_SHOCK**2) + leverage**2 + _VOL_OWN_SHOCK**2) / (
+            1 - _VOL_PERSISTENCE**2
+        )
+        self._base = base * math.exp(-variance)
+        self._leverage = leverage
+        self._state = 0.0
+
+    @property
+    def sigma(self) -> float:
+        return self._base * math.exp(self._state)
+
+    def update(self, shock: float, rng: Rng) -> None:
+        """Tomorrow's volatility from today's unit shock."""
+        self._state = (
+            _VOL_PERSISTENCE * self._state
+            + _VOL_FROM_SIZE * (abs(shock) - _MEAN_ABS_SHOCK)
+            + self._leverage * shock
+            + _VOL_OWN_SHOCK * rng.gauss()
+        )
 
 
 class PricePath:
@@ -41,7 +90,10 @@ class PricePath:
         self._days: list[TickBar | None] = []
         self._last_close: int | None = None
         self._closed_before = True
-        self._vol_state = 0.0
+        # A full session's seconds in a UTC day (the longest in a week): a shorter day moves less.
+        hours = instrument.hours
+        self._full_day = max(hours.active_seconds(epoch + d * DAY, epoch + (d + 1) * DAY) for d in range(7))
+        self._volatility = _Volatility(instrument.daily_volatility, _LEVERAGE[instrument.asset_class])
         self._children = lru_cache(maxsize=cache_size)(self._split)
 
     def _tick(self, price: float) -> int:
@@ -64,8 +116,7 @@ class PricePath:
             self._closed_before = True
             return None
         rng = Rng(seed_for(inst.symbol, "day", index))
-        self._vol_state = _VOL_PERSISTENCE * self._vol_state + _VOL_SHOCK * rng.gauss()
-        sigma = inst.daily_volatility * math.exp(self._vol_state + _VOL_MEAN_CORRECTION)
+        sigma = self._volatility.sigma * math.sqrt(active / self._full_day)
         base = math.log(inst.base_price * inst.pricescale)
 
         gap = inst.gap_ratio * sigma * rng.gauss() if self._closed_before else 0.0
@@ -76,7 +127,8 @@ class PricePath:
         else:
             open_ = self._last_close
         log_open = math.log(open_)
-        move = -_MEAN_REVERSION * (log_open - base) + sigma * rng.gauss()
+        shock = _student_t(rng)
+        move = -_MEAN_REVERSION * (log_open - base) + sigma * shock
         variance = sigma * sigma
         up = (move + math.sqrt(move * move - 2 * variance * math.log(rng.uniform()))) / 2
         down = (move - math.sqrt(move * move - 2 * variance * math.log(rng.uniform()))) / 2
@@ -87,6 +139,7 @@ class PricePath:
         surprise = abs(move) / sigma
         volume = inst.daily_volume * inst.volume_scale * (active / DAY) ** 0.5 * (0.6 + 0.4 * surprise)
         volume *= math.exp(0.25 * rng.gauss())
+        self._volatility.update(shock, rng)
 
         self._last_close = close
         self._closed_before = active < DAY
