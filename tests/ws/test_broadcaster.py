@@ -192,6 +192,9 @@ async def test_a_newcomer_after_a_bar_closed_gets_the_forming_bar_and_those_ther
         assert (await receive(newcomer))["type"] == "bars.subscribe.response"
         assert (await receive(newcomer))["payload"] == orjson.loads(live(feed, AAPL_1).json)
         assert (await receive(first))["payload"] == bar_at(feed, AAPL_1, MINUTE_15_00)
+        # Nothing else reaches those already there when someone joins: their forming bar comes with the tick.
+        await send(first, "ping")
+        assert (await receive(first))["type"] == "pong"
         await client.app[BROADCASTER].tick(0.0)
         assert (await receive(first))["payload"]["time"] == (MINUTE_15_00 + 60) * 1000
         assert (await receive(newcomer))["payload"]["time"] == (MINUTE_15_00 + 60) * 1000, "no closed bar first"
