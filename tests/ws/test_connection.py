@@ -46,6 +46,14 @@ async def test_a_frame_is_dropped_while_more_than_the_limit_waits() -> None:
         assert (await peer.frame()).payload == b'{"n":2}', "the dropped frames never arrive"
 
 
+async def test_the_limit_is_what_may_wait_a_frame_goes_out_at_exactly_the_limit() -> None:
+    async with served(small_buffers=True) as [(connection, _)]:
+        fall_behind(connection, SMALL_BUFFER, now=10.0)
+        waiting = connection.transport.get_write_buffer_size()
+        assert connection.deliver(SMALL, waiting, now=11.0), "exactly the limit waits: still written"
+        assert not connection.deliver(SMALL, waiting, now=12.0), "now more than the limit waits"
+
+
 async def test_behind_since_is_set_by_the_first_drop_and_cleared_by_the_next_delivery() -> None:
     limit = SMALL_BUFFER
     async with served(small_buffers=True) as [(connection, peer)]:
