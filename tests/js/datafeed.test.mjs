@@ -92,6 +92,15 @@ describe("Datafeed over REST and WebSocket", () => {
     assert.equal(error.status, 404);
   });
 
+  test("any other error answer is http_error with the server's words, not unknown_symbol", TEST, async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const error = await datafeed.fetchBars("AAPL", "7", now - 3600, now).catch((e) => e);
+    assert.ok(error instanceof DatafeedError);
+    assert.equal(error.code, ErrorCode.HTTP);
+    assert.equal(error.status, 422);
+    assert.match(error.message, /resolution/i);
+  });
+
   test("getServerTime and getQuotes", TEST, async () => {
     const time = await call((resolve) => datafeed.getServerTime(resolve), "server time");
     assert.ok(Math.abs(time - Date.now() / 1000) < 5);

@@ -24,7 +24,9 @@ test("formatVolume abbreviates thousands, millions and billions", TEST, () => {
   assert.equal(formatVolume(999), "999");
   assert.equal(formatVolume(1000), "1.00K");
   assert.equal(formatVolume(1530), "1.53K");
+  assert.equal(formatVolume(1_000_000), "1.00M");
   assert.equal(formatVolume(2_500_000), "2.50M");
+  assert.equal(formatVolume(1e9), "1.00B");
   assert.equal(formatVolume(2.5e9), "2.50B");
 });
 
