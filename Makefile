@@ -43,6 +43,8 @@ run: $(RUNTIME) $(NODE_RUNTIME)
 
 ## Lint, type-check, then every test: the datafeed module under Node, then pytest (browser tests included).
 test: lint $(NODE_DEV) chromium
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
+		(echo "The Node tests need Node.js 20 or newer (its WebSocket client); this is $$(node --version)." >&2; exit 1)
 	node --experimental-websocket --test --test-timeout=180000 tests/js/
 	$(BIN)/python -m pytest
 
