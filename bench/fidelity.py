@@ -23,20 +23,18 @@ Run from the repository root:
     .venv/bin/python bench/fidelity.py [--at 2026-11-18]
 
 `--at` is the feed's clock (a UTC date; default today), so two runs at the same date print the same figures.
+Results are printed and written to bench/results/fidelity.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import calendar
-import sys
 import time
-from dataclasses import astuple, fields
+from dataclasses import asdict, astuple, fields
 from datetime import date
-from pathlib import Path
 
-if __name__ == "__main__":  # as a script only bench/ is on the path; the root makes `app` and `tests` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import format_table, write_json
 
 from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
@@ -57,18 +55,24 @@ def main() -> None:
     args = parse_args()
     moment = calendar.timegm(args.at.timetuple())
     feed = SimulatedFeed(clock=lambda: moment)
-    header = ("class", "bars", *(f.name for f in fields(Facts)))
-    rows = [header]
     began = time.perf_counter()
-    for resolution in (Resolution.DAY, Resolution.H1):
-        for asset_class in AssetClass:
-            found = class_facts(feed, asset_class, resolution)
-            rows.append((asset_class.value, resolution.value, *(f"{x:+.3f}" for x in astuple(found))))
-    rows.append(("real", "1D", *REFERENCE))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-    print(f"at {args.at.isoformat()}, measured in {time.perf_counter() - began:.1f} s")
+    measured = {
+        (asset_class, resolution): class_facts(feed, asset_class, resolution)
+        for resolution in (Resolution.DAY, Resolution.H1)
+        for asset_class in AssetClass
+    }
+    elapsed = time.perf_counter() - began
+    rows = [
+        (asset_class.value, resolution.value, *(f"{x:+.3f}" for x in astuple(found)))
+        for (asset_class, resolution), found in measured.items()
+    ]
+    print(format_table(("class", "bars", *(f.name for f in fields(Facts))), [*rows, ("real", "1D", *REFERENCE)]))
+    print(f"at {args.at.isoformat()}, measured in {elapsed:.1f} s")
+    results = [
+        {"class": asset_class.value, "resolution": resolution.value, **asdict(found)}
+        for (asset_class, resolution), found in measured.items()
+    ]
+    print(f"written to {write_json('fidelity.json', {'at': args.at.isoformat(), 'facts': results})}")
 
 
 if __name__ == "__main__":
