@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
 
-from aiohttp import web
-
 from app.main import create_app
+from app.server import ServeOptions, install_repeat_filter, serve
 from app.settings import SettingsError, load_settings
 
 
@@ -24,8 +24,18 @@ def main() -> None:
     except SettingsError as error:
         sys.exit(f"Configuration error: {error}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # A bounded grace period: sockets are closed with 1001 at once, plain requests get a few seconds.
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, shutdown_timeout=5)
+    install_repeat_filter(settings.log_repeat_interval)
+    options = ServeOptions(
+        host=settings.host,
+        port=settings.port,
+        max_connections=settings.max_connections,
+        max_connections_per_client=settings.max_connections_per_client,
+        keepalive_timeout=settings.keepalive_timeout,
+        request_body_timeout=settings.request_body_timeout,
+        # A bounded grace period: sockets are closed with 1001 at once, plain requests get a few seconds.
+        shutdown_timeout=5,
+    )
+    asyncio.run(serve(create_app(settings), options))
 
 
 if __name__ == "__main__":

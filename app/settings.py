@@ -46,6 +46,11 @@ class Settings:
     market_intraday_days: int
     market_cache_blocks: int
     cors_origins: tuple[str, ...]
+    max_connections: int
+    max_connections_per_client: int
+    keepalive_timeout: float
+    request_body_timeout: float
+    log_repeat_interval: float
 
 
 def _text(raw: str) -> str:
@@ -86,6 +91,13 @@ def _positive_float(raw: str) -> float:
     value = _float(raw)
     if not 0 < value < float("inf"):
         raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _limit(raw: str) -> int:
+    value = _int(raw)
+    if value < 0:
+        raise ValueError("must be 0 (no limit) or a positive integer")
     return value
 
 
@@ -169,6 +181,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "market_intraday_days": _positive_int,
     "market_cache_blocks": _positive_int,
     "cors_origins": _origins,
+    "max_connections": _limit,
+    "max_connections_per_client": _limit,
+    "keepalive_timeout": _positive_float,
+    "request_body_timeout": _positive_float,
+    "log_repeat_interval": _positive_float,
 }
 
 

@@ -27,6 +27,13 @@ def test_defaults_come_from_the_config_folder() -> None:
     assert settings.bar_broadcaster_symbols == ()
     assert settings.bar_broadcaster_resolutions == ()
     assert settings.cors_origins == ()
+    assert (settings.max_connections, settings.max_connections_per_client) == (10000, 1000)
+    assert (settings.keepalive_timeout, settings.request_body_timeout, settings.log_repeat_interval) == (15, 10, 60)
+
+
+def test_a_connection_limit_of_zero_means_none() -> None:
+    settings = load_settings({"MAX_CONNECTIONS": "0", "MAX_CONNECTIONS_PER_CLIENT": " 0 "})
+    assert (settings.max_connections, settings.max_connections_per_client) == (0, 0)
 
 
 def test_environment_overrides_defaults() -> None:
@@ -65,6 +72,11 @@ def test_environment_overrides_defaults() -> None:
         ("CORS_ORIGINS", "https://charts.example.com/app"),
         ("CORS_ORIGINS", "https://charts.example.com:99999"),
         ("CORS_ORIGINS", "null"),
+        ("MAX_CONNECTIONS", "-1"),
+        ("MAX_CONNECTIONS_PER_CLIENT", "many"),
+        ("KEEPALIVE_TIMEOUT", "0"),
+        ("REQUEST_BODY_TIMEOUT", "-5"),
+        ("LOG_REPEAT_INTERVAL", "nan"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

@@ -1,0 +1,246 @@
+"""Serving the application so that no client can take the server down.
+
+- `ConnectionLimits` bounds the open connections in all and per client address; an excess connection is
+  reset at accept time, before aiohttp builds anything for it.
+- `body_deadline` gives a request's body a deadline (a client that announces a large body and goes silent
+  is answered 408 and disconnected); aiohttp's keep-alive timeout closes idle connections and those whose
+  request headers never complete (aiohttp counts them as idle).
+- `RepeatFilter` logs a repeated error once per interval with a count, never once per event.
+- `serve` runs it all until SIGINT or SIGTERM, as `python -m app` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+log = logging.getLogger(__name__)
+
+# Descriptors kept back from the connection limit: the listening socket, log files, the event loop's own.
+RESERVED_DESCRIPTORS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """How `serve` listens and what it bounds; 0 for a connection limit means none. Times in seconds."""
+
+    host: str
+    port: int
+    max_connections: int
+    max_connections_per_client: int
+    keepalive_timeout: float
+    request_body_timeout: float
+    shutdown_timeout: float = 5.0
+
+
+class ConnectionLimits:
+    """Counts of open connections, in all and per client address (0: no limit)."""
+
+    def __init__(self, total: int, per_client: int) -> None:
+        self.total = total
+        self.per_client = per_client
+        self.open = 0
+        self.by_client: dict[str, int] = {}
+
+    def admit(self, client: str) -> bool:
+        """Count a new connection from `client` if both limits allow it; whether they did."""
+        held = self.by_client.get(client, 0)
+        if (self.total and self.open >= self.total) or (self.per_client and held >= self.per_client):
+            return False
+        self.open += 1
+        self.by_client[client] = held + 1
+        return True
+
+    def release(self, client: str) -> None:
+        """Forget one connection of `client` (one that `admit` counted)."""
+        self.open -= 1
+        held = self.by_client[client] - 1
+        if held:
+            self.by_client[client] = held
+        else:
+            # Addresses come and go: keep only those with connections open, so the map stays bounded.
+            del self.by_client[client]
+
+
+class _Gate(asyncio.Protocol):
+    """The protocol asyncio gets for each accepted socket: it resets an excess connection at once, and hands an
+    admitted one to aiohttp's protocol, forwarding every event to it."""
+
+    __slots__ = ("_client", "_factory", "_inner", "_limits")
+
+    def __init__(self, limits: ConnectionLimits, factory: Callable[[], asyncio.Protocol]) -> None:
+        self._limits = limits
+        self._factory = factory
+        self._inner: asyncio.Protocol | None = None
+        self._client = ""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        client = str(peer[0]) if isinstance(peer, tuple) else ""
+        if not self._limits.admit(client):
+            # A reset costs nothing more than the accept: no parser, no task, no TIME_WAIT on our side.
+            log.warning("refused a connection from %s: over MAX_CONNECTIONS or MAX_CONNECTIONS_PER_CLIENT", client)
+            assert isinstance(transport, asyncio.Transport)
+            transport.abort()
+            return
+        self._client = client
+        self._inner = self._factory()
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._inner is not None:
+            self._limits.release(self._client)
+            self._inner.connection_lost(exc)
+            self._inner = None
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+
+class LimitedSite(web.BaseSite):
+    """A TCP site whose accepted connections pass `ConnectionLimits` first."""
+
+    __slots__ = ("_host", "_limits", "_port")
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, limits: ConnectionLimits) -> None:
+        super().__init__(runner)
+        self._host = host
+        self._port = port
+        self._limits = limits
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None, "the runner is set up before its site starts"
+        limits = self._limits
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _Gate(limits, server), self._host, self._port, reuse_address=True
+        )
+
+
+def body_deadline(timeout: float) -> Middleware:
+    """Middleware: a request's body must arrive within `timeout` seconds of its headers, else 408 and the
+    connection closes. The body is read here (at most the app's client_max_size) and kept for the handler."""
+
+    @web.middleware
+    async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.body_exists:
+            try:
+                async with asyncio.timeout(timeout):
+                    await request.read()
+            except TimeoutError:
+                response = web.json_response({"detail": f"request body not received within {timeout:g} s"}, status=408)
+                response.force_close()
+                await response.prepare(request)
+                await response.write_eof()
+                # Closed here: aiohttp would otherwise linger, waiting for the rest of the body from a silent client.
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+        return await handler(request)
+
+    return read_body_in_time
+
+
+class RepeatFilter(logging.Filter):
+    """Lets the first of a kind of record through, then drops the same kind for `interval` seconds; the first
+    record after that says how many were dropped. A kind is the logger, the level and the message template."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self._clock = clock
+        # kind -> (when its interval began, records dropped since)
+        self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        now = self._clock()
+        kind = (record.name, record.levelno, str(record.msg))
+        began, dropped = self._seen.get(kind, (float("-inf"), 0))
+        if now - began < self.interval:
+            self._seen[kind] = (began, dropped + 1)
+            return False
+        if len(self._seen) > 1000:
+            # Messages that vary (a formatted string each time) must not grow the map without end.
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.interval}
+        self._seen[kind] = (now, 0)
+        if dropped:
+            record.msg = f"{record.msg} [{dropped} more like this in the last {now - began:.0f} s not logged]"
+        return True
+
+
+def descriptor_room() -> int:
+    """Raise this process's descriptor limit to its hard limit; the connections it leaves room for."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return max(1, soft - RESERVED_DESCRIPTORS)
+
+
+def connection_limits(total: int, per_client: int) -> ConnectionLimits:
+    """Limits for this process: `total` is lowered (with a warning) to what its descriptors allow, so that
+    accept() never fails for want of one; 0 stays no limit."""
+    room = descriptor_room()
+    if total > room:
+        log.warning("MAX_CONNECTIONS=%d exceeds the %d descriptors this process may open; using %d", total, room, room)
+        total = room
+    return ConnectionLimits(total, per_client)
+
+
+async def serve(app: web.Application, options: ServeOptions) -> None:
+    """Serve `app` until SIGINT or SIGTERM, then shut it down gracefully (at most `shutdown_timeout` s)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    # Outermost: the middlewares after it (request validation) read the body too.
+    app.middlewares.insert(0, body_deadline(options.request_body_timeout))
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=options.keepalive_timeout,
+        shutdown_timeout=options.shutdown_timeout,
+    )
+    await runner.setup()
+    try:
+        limits = connection_limits(options.max_connections, options.max_connections_per_client)
+        site = LimitedSite(runner, options.host, options.port, limits)
+        await site.start()
+        log.info("serving on %s", site.name)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def install_repeat_filter(interval: float) -> None:
+    """Put a `RepeatFilter` on every handler of the root logger (records of every logger pass them)."""
+    repeat = RepeatFilter(interval)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(repeat)
