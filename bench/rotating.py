@@ -25,7 +25,9 @@ from typing import Any
 
 from harness import HOST
 
-from app.market.resolutions import DAY, Resolution, parse_resolution, slot_index
+from app.market.grid import grid_for
+from app.market.instruments import INSTRUMENTS
+from app.market.resolutions import DAY, Resolution, parse_resolution
 from app.market.simulation import BLOCK_SLOTS
 from app.settings import load_settings
 
@@ -186,9 +188,11 @@ def build(port: int, now: int, count: int, seed: int, server_env: Mapping[str, s
             else:
                 raise SystemExit(f"rotating: no {WINDOW_BARS}-bar window of {symbol} {resolution} in {MAX_DRAWS} draws")
             result.paths.append(window.path)
-            grid = _resolution(resolution)
+            hours = next(i.hours for i in INSTRUMENTS if i.symbol == symbol)
+            grid = grid_for(hours, _resolution(resolution))
             blocks.update(
-                (symbol, resolution, slot_index(grid, bar["time"] // 1000) // BLOCK_SLOTS) for bar in answer["bars"]
+                (symbol, resolution, grid.first_at_or_after(bar["time"] // 1000) // BLOCK_SLOTS)
+                for bar in answer["bars"]
             )
     finally:
         client.close()

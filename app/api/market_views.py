@@ -43,7 +43,7 @@ def symbol_info(instrument: Instrument, simulated: bool) -> dict[str, Any]:
         "description": describe(instrument, simulated),
         "type": instrument.asset_class.value,
         "session": instrument.hours.session,
-        "timezone": "Etc/UTC",
+        "timezone": instrument.hours.timezone,
         "exchange": instrument.exchange.value,
         "listed_exchange": instrument.exchange.value,
         "format": "price",

@@ -7,15 +7,26 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from app.market.bars import Bar, History, Quote, TickBar
+from app.market.bars import Bar, History, Quote, TickBar, merge
+from app.market.grid import Grid, grid_for
 from app.market.instruments import INSTRUMENTS, Instrument
-from app.market.pricepath import PricePath
-from app.market.resolutions import DAY, Resolution, first_slot_at_or_after, slot_index, slot_start
+from app.market.pricepath import LEVELS, PricePath
+from app.market.resolutions import DAY, Resolution
+from app.market.trading_hours import TradingHours
 
 # First day of daily history: a Monday and the 1st of a month, so the first week and month are whole.
 HISTORY_EPOCH = 1_409_529_600  # 2014-09-01T00:00:00Z
 # Closed bars are cached in blocks of this many consecutive periods.
 BLOCK_SLOTS = 256
+# Days of intraday history beyond the minute bars' `intraday_days`: enough for a chart's first 300 bars at
+# 5 and 15 minutes, two years at 30 minutes to 4 hours (a few thousand tree nodes a day at most).
+DEEPER_DAYS = {
+    Resolution.M5: 180,
+    Resolution.M15: 180,
+    Resolution.M30: 730,
+    Resolution.H1: 730,
+    Resolution.H4: 730,
+}
 
 
 class _Block:
@@ -66,43 +77,48 @@ class SimulatedFeed:
         return self._clock()
 
     def history_start(self, resolution: Resolution) -> int:
-        """Earliest period start served: the epoch for D/W/M, `intraday_days` ago for intraday."""
+        """Earliest period start served: the epoch for D/W/M; for intraday, `intraday_days` ago for minutes
+        and `DEEPER_DAYS` ago (at least as deep) for coarser resolutions."""
         if not resolution.is_intraday:
             return HISTORY_EPOCH
         today = int(self.now()) // DAY * DAY
-        return max(HISTORY_EPOCH, today - self._intraday_days * DAY)
+        days = max(self._intraday_days, DEEPER_DAYS.get(resolution, 0))
+        return max(HISTORY_EPOCH, today - days * DAY)
 
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
         path = self._path(symbol)
+        grid = grid_for(path.instrument.hours, resolution)
         now = self.now()
-        first = first_slot_at_or_after(resolution, self.history_start(resolution))
-        stop = min(first_slot_at_or_after(resolution, end), slot_index(resolution, now) + 1)
-        lo = max(first, first_slot_at_or_after(resolution, start))
-        bars = self._between(path, resolution, lo, stop, now) if lo < stop else []
+        first = grid.first_at_or_after(self.history_start(resolution))
+        stop = min(grid.first_at_or_after(end), grid.index(now) + 1)
+        lo = max(first, grid.first_at_or_after(start))
+        bars = self._between(path, grid, lo, stop, now) if lo < stop else []
         if len(bars) < count_back:
-            bars = self._before(path, resolution, min(lo, stop), count_back - len(bars), first, now) + bars
+            bars = self._before(path, grid, min(lo, stop), count_back - len(bars), first, now) + bars
         if bars:
             return History(bars, no_data=False)
-        return History([], no_data=not self._before(path, resolution, stop, 1, first, now))
+        return History([], no_data=not self._before(path, grid, stop, 1, first, now))
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         path = self._path(symbol)
+        grid = grid_for(path.instrument.hours, resolution)
         now = self.now()
-        return self._forming(path, resolution, slot_index(resolution, now), now)
+        return self._forming(path, grid, grid.index(now), now)
 
     def quote(self, symbol: str) -> Quote:
         path = self._path(symbol)
         inst = path.instrument
         now = self.now()
-        day = int(now) // DAY * DAY
-        today = path.partial(DAY, day, now)
+        days = grid_for(inst.hours, Resolution.DAY)
+        index = days.index(now)
+        today = _aggregate(path, *days.bounds(index), now)
         while today is None:  # closed today so far: quote the last session
-            day -= DAY
-            today = path.node(DAY, day)
+            index -= 1
+            today = _aggregate(path, *days.bounds(index), now)
         previous = None
         while previous is None:
-            day -= DAY
-            previous = path.node(DAY, day) if day >= HISTORY_EPOCH else today
+            index -= 1
+            previous = _aggregate(path, *days.bounds(index), now) if index * DAY >= HISTORY_EPOCH else today
         scale = inst.pricescale
         bid = today.close - inst.spread_ticks // 2
         change = today.close - previous.close
@@ -123,41 +139,39 @@ class SimulatedFeed:
     def _path(self, symbol: str) -> PricePath:
         return self._paths[symbol.upper()]
 
-    def _between(self, path: PricePath, resolution: Resolution, lo: int, hi: int, now: float) -> list[Bar]:
+    def _between(self, path: PricePath, grid: Grid, lo: int, hi: int, now: float) -> list[Bar]:
         """Bars of periods [lo, hi); the period containing `now` is its forming bar."""
-        current = slot_index(resolution, now)
+        current = grid.index(now)
         closed_hi = min(hi, current)
         bars: list[Bar] = []
         index = lo
         while index < closed_hi:
             block_no = index // BLOCK_SLOTS
-            block = self._block(path, resolution, block_no, current)
+            block = self._block(path, grid, block_no, current)
             upto = min(closed_hi, (block_no + 1) * BLOCK_SLOTS)
             bars.extend(block.bars[bisect_left(block.slots, index) : bisect_left(block.slots, upto)])
             index = upto
         if lo <= current < hi:
-            forming = self._forming(path, resolution, current, now)
+            forming = self._forming(path, grid, current, now)
             if forming is not None:
                 bars.append(forming)
         return bars
 
-    def _before(
-        self, path: PricePath, resolution: Resolution, hi: int, count: int, first: int, now: float
-    ) -> list[Bar]:
+    def _before(self, path: PricePath, grid: Grid, hi: int, count: int, first: int, now: float) -> list[Bar]:
         """The last `count` bars of periods in [first, hi), walking back a block at a time."""
         chunks: list[list[Bar]] = []
         found = 0
         while found < count and hi > first:
             lo = max(first, (hi - 1) // BLOCK_SLOTS * BLOCK_SLOTS)
-            chunk = self._between(path, resolution, lo, hi, now)
+            chunk = self._between(path, grid, lo, hi, now)
             chunks.append(chunk)
             found += len(chunk)
             hi = lo
         bars = [bar for chunk in reversed(chunks) for bar in chunk]
         return bars[len(bars) - count :] if found > count else bars
 
-    def _block(self, path: PricePath, resolution: Resolution, block_no: int, current: int) -> _Block:
-        key = (path.instrument.symbol, resolution, block_no)
+    def _block(self, path: PricePath, grid: Grid, block_no: int, current: int) -> _Block:
+        key = (path.instrument.symbol, grid.resolution, block_no)
         block = self._blocks.get(key)
         if block is None:
             block = self._blocks[key] = _Block(block_no * BLOCK_SLOTS)
@@ -167,52 +181,71 @@ class SimulatedFeed:
             self._blocks.move_to_end(key)
         end = min(current, (block_no + 1) * BLOCK_SLOTS)
         for index in range(block.filled, end):
-            bar = self._closed(path, resolution, index)
+            bar = self._bar(path, grid, index, None)
             if bar is not None:
                 block.slots.append(index)
                 block.bars.append(bar)
         block.filled = max(block.filled, end)
         return block
 
-    def _closed(self, path: PricePath, resolution: Resolution, index: int) -> Bar | None:
-        start = slot_start(resolution, index)
-        if resolution.is_intraday or resolution is Resolution.DAY:
-            tick_bar = path.node(resolution.seconds, start)
-        else:
-            end = slot_start(resolution, index + 1)
-            tick_bar = path.span(start, end, end)
-        return self._bar(path, start, tick_bar)
-
-    def _forming(self, path: PricePath, resolution: Resolution, index: int, now: float) -> Bar | None:
+    def _forming(self, path: PricePath, grid: Grid, index: int, now: float) -> Bar | None:
         # A forming bar includes every second that has begun, so it changes only when the second does.
         second = int(now // 1)
         if second != self._forming_second:
             self._forming_second = second
             self._forming_cache.clear()
-        key = (path.instrument.symbol, resolution)
+        key = (path.instrument.symbol, grid.resolution)
         if key not in self._forming_cache:
-            self._forming_cache[key] = self._compute_forming(path, resolution, index, now)
+            self._forming_cache[key] = self._bar(path, grid, index, now)
         return self._forming_cache[key]
 
-    def _compute_forming(self, path: PricePath, resolution: Resolution, index: int, now: float) -> Bar | None:
-        start = slot_start(resolution, index)
-        if resolution.is_intraday or resolution is Resolution.DAY:
-            tick_bar = path.partial(resolution.seconds, start, now)
-        else:
-            tick_bar = path.span(start, slot_start(resolution, index + 1), now)
-        return self._bar(path, start, tick_bar)
-
     @staticmethod
-    def _bar(path: PricePath, start: int, tick_bar: TickBar | None) -> Bar | None:
+    def _bar(path: PricePath, grid: Grid, index: int, now: float | None) -> Bar | None:
+        """The bar of period `index` (closed when `now` is None, else as it stands at `now`)."""
+        start, end = grid.bounds(index)
+        tick_bar = _aggregate(path, start, end, end if now is None else now)
         if tick_bar is None:
             return None
         inst = path.instrument
         scale = inst.pricescale
         return Bar(
-            start * 1000,
+            grid.stamp(index) * 1000,
             tick_bar.open / scale,
             tick_bar.high / scale,
             tick_bar.low / scale,
             tick_bar.close / scale,
             inst.volume(tick_bar.volume),
         )
+
+
+def _aggregate(path: PricePath, start: int, end: int, at: float) -> TickBar | None:
+    """The trading in [start, end) as it stands at `at`: the merge of the tree nodes that cover it."""
+    return merge(
+        bar
+        for length, node_start in _cover(path.instrument.hours, start, end)
+        if (bar := path.partial(length, node_start, at)) is not None
+    )
+
+
+def _cover(hours: TradingHours, start: int, end: int) -> list[tuple[int, int]]:
+    """Tree nodes (length, start) holding all the trading of [start, end) and none outside it, largest first.
+
+    A node may reach outside the interval where nothing trades (a stock's day node covers its night), so a
+    session-anchored period takes a few nodes rather than one per minute.
+    """
+    nodes = []
+    position = start
+    while position < end:
+        for length in LEVELS:
+            node_start = position - position % length
+            node_end = node_start + length
+            if length > end - start and node_end > end:
+                continue
+            outside_before = node_start < position and hours.active_seconds(node_start, position) > 0
+            outside_after = node_end > end and hours.active_seconds(end, node_end) > 0
+            if not (outside_before or outside_after):
+                break
+        if hours.active_seconds(position, min(node_end, end)) > 0:
+            nodes.append((length, node_start))
+        position = node_end
+    return nodes

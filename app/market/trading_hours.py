@@ -1,71 +1,145 @@
-"""When each kind of market trades, in UTC.
+"""When each kind of market trades: sessions in the exchange's own timezone, daylight saving and holidays.
 
-Stocks trade a fixed 14:30-21:00 UTC session on weekdays (the NASDAQ day, without daylight-saving
-shifts or holidays), forex round the clock on weekdays, crypto always. The session strings are in
-TradingView's notation for the `Etc/UTC` timezone.
+A trading day is a calendar date. Its session runs from `opens` to `closes`, seconds after the local
+midnight that starts the date (a negative `opens` is the evening before, as forex opens at 17:00 New York
+time on the eve of its trading day). Stocks trade 09:30-16:00 America/New_York on NYSE trading days (the
+`holidays` package's NYSE calendar; early closes are not modelled), forex from Sunday 17:00 to Friday 17:00
+New York time, crypto every UTC day. The session strings are TradingView's for each instrument's timezone.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
 
 from app.market.resolutions import DAY
 
-_THURSDAY = 3  # weekday of 1970-01-01, Monday = 0
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_NYSE_HOLIDAYS = holidays.financial_holidays("NYSE")
 
 
-@dataclass(frozen=True, slots=True)
+def day_number(day: date) -> int:
+    """Days from 1970-01-01 to `day`; its 00:00 UTC is `day_number(day) * DAY`."""
+    return day.toordinal() - _EPOCH_ORDINAL
+
+
+def day_of_number(number: int) -> date:
+    """The date `number` days after 1970-01-01."""
+    return date.fromordinal(number + _EPOCH_ORDINAL)
+
+
 class TradingHours:
-    """A daily session [opens, closes) in seconds after midnight UTC on the given weekdays."""
+    """An instrument class's sessions: `session` and `timezone` as TradingView spells them."""
 
-    session: str
-    opens: int = 0
-    closes: int = DAY
-    weekdays: frozenset[int] = frozenset(range(7))
+    __slots__ = ("closes", "exchange_holidays", "opens", "session", "timezone", "weekdays", "zone")
+
+    def __init__(
+        self,
+        session: str,
+        timezone: str = "Etc/UTC",
+        opens: int = 0,
+        closes: int = DAY,
+        weekdays: frozenset[int] = frozenset(range(7)),
+        exchange_holidays: bool = False,
+    ) -> None:
+        self.session = session
+        self.timezone = timezone
+        self.zone = ZoneInfo(timezone)
+        self.opens = opens
+        self.closes = closes
+        self.weekdays = weekdays
+        self.exchange_holidays = exchange_holidays
+
+    def is_trading_day(self, day: date) -> bool:
+        """True when `day` has a session: a trading weekday that is not an exchange holiday."""
+        return day.weekday() in self.weekdays and not (self.exchange_holidays and day in _NYSE_HOLIDAYS)
+
+    def local(self, day: date, seconds: int) -> int:
+        """UTC seconds of the wall-clock moment `seconds` after local midnight starting `day` (may be negative)."""
+        wall = datetime.combine(day, time()) + timedelta(seconds=seconds)
+        return int(wall.replace(tzinfo=self.zone).timestamp())
+
+    def day_start(self, day: date) -> int:
+        """UTC seconds at which trading day `day` begins: its local midnight, or its session open if earlier."""
+        return self.local(day, min(0, self.opens))
+
+    def trading_day(self, t: float) -> date:
+        """The trading day whose span [day_start(day), day_start(next day)) contains `t` (UTC seconds)."""
+        moment = datetime.fromtimestamp(int(t // 1), UTC).astimezone(self.zone)
+        day = moment.date()
+        # Only a session that opens the evening before moves a moment into the next date's trading day.
+        return day + timedelta(days=1) if self.opens < 0 and t >= self.day_start(day + timedelta(days=1)) else day
+
+    def session_bounds(self, day: date) -> tuple[int, int] | None:
+        """The session [open, close) of `day` in UTC seconds, or None when `day` does not trade."""
+        if not self.is_trading_day(day):
+            return None
+        return self.local(day, self.opens), self.local(day, self.closes)
 
     def active_seconds(self, start: int, end: int) -> int:
-        """Seconds of trading inside [start, end), an interval within one UTC day."""
-        day_start = start - start % DAY
-        if (day_start // DAY + _THURSDAY) % 7 not in self.weekdays:
+        """Seconds of trading inside [start, end) (UTC seconds)."""
+        if end <= start:
             return 0
-        lo = max(start, day_start + self.opens)
-        hi = min(end, day_start + self.closes)
-        return max(0, hi - lo)
+        sessions: dict[tuple[int, int], None] = {}
+        for number in range(start // DAY, (end - 1) // DAY + 1):
+            sessions.update(dict.fromkeys(_sessions_meeting_utc_day(self, number)))
+        return sum(max(0, min(end, close) - max(start, open_)) for open_, close in sessions)
 
-    def activity(self, second_of_day: float) -> float:
-        """Relative trading intensity at a moment of the session (1.0 on average)."""
+    def activity(self, moment: float) -> float:
+        """Relative trading intensity at a moment (UTC seconds; 1.0 on average)."""
         return 1.0
 
 
-@dataclass(frozen=True, slots=True)
+@lru_cache(maxsize=8192)
+def _sessions_meeting_utc_day(hours: TradingHours, number: int) -> tuple[tuple[int, int], ...]:
+    """The sessions that overlap the UTC day `number`; a session never spans more than two dates."""
+    lo, hi = number * DAY, (number + 1) * DAY
+    found = []
+    for offset in (-1, 0, 1, 2):
+        bounds = hours.session_bounds(day_of_number(number + offset))
+        if bounds is not None and bounds[0] < hi and bounds[1] > lo:
+            found.append(bounds)
+    return tuple(found)
+
+
 class StockHours(TradingHours):
     """Busy open and close, quiet lunch: the U shape of an equity session."""
 
-    def activity(self, second_of_day: float) -> float:
-        since_open = (second_of_day - self.opens) / 2700
-        to_close = (self.closes - second_of_day) / 2700
+    __slots__ = ()
+
+    def activity(self, moment: float) -> float:
+        day = datetime.fromtimestamp(int(moment // 1), UTC).astimezone(self.zone).date()
+        since_open = (moment - self.local(day, self.opens)) / 2700
+        to_close = (self.local(day, self.closes) - moment) / 2700
         return 0.75 + 1.0 * math.exp(-since_open) + 0.7 * math.exp(-to_close)
 
 
-@dataclass(frozen=True, slots=True)
 class ForexHours(TradingHours):
-    """Quiet Asian hours, busy London, busiest London/New York overlap."""
+    """Quiet Asian hours, busy London, busiest London/New York overlap (hours in UTC)."""
 
-    def activity(self, second_of_day: float) -> float:
-        hour = second_of_day / 3600
+    __slots__ = ()
+
+    def activity(self, moment: float) -> float:
+        hour = moment % DAY / 3600
         return 0.5 + (0.8 if 7 <= hour < 16 else 0.0) + (0.8 if 13 <= hour < 21 else 0.0)
 
 
-@dataclass(frozen=True, slots=True)
 class CryptoHours(TradingHours):
     """Always open, with a mild swell during the US afternoon."""
 
-    def activity(self, second_of_day: float) -> float:
-        return 1.0 + 0.3 * math.cos(math.tau * (second_of_day / DAY - 16 / 24))
+    __slots__ = ()
+
+    def activity(self, moment: float) -> float:
+        return 1.0 + 0.3 * math.cos(math.tau * (moment % DAY / DAY - 16 / 24))
 
 
 WEEKDAYS = frozenset(range(5))
-STOCK_HOURS = StockHours("1430-2100:23456", 14 * 3600 + 1800, 21 * 3600, WEEKDAYS)
-FOREX_HOURS = ForexHours("0000-0000:23456", 0, DAY, WEEKDAYS)
+NEW_YORK = "America/New_York"
+STOCK_HOURS = StockHours("0930-1600", NEW_YORK, 9 * 3600 + 1800, 16 * 3600, WEEKDAYS, exchange_holidays=True)
+# TradingView: a session whose close is not after its open runs overnight, from the day before.
+FOREX_HOURS = ForexHours("1700-1700:23456", NEW_YORK, -7 * 3600, 17 * 3600, WEEKDAYS)
 CRYPTO_HOURS = CryptoHours("24x7")

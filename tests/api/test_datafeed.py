@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from app.market.grid import grid_for
 from app.market.resolutions import DAY, Resolution
 from app.market.simulation import SimulatedFeed
 from tests.api.conftest import assert_quote_agrees_with_bars
@@ -58,6 +59,22 @@ async def test_resolve_returns_symbol_info_in_canonical_case(client: Client) -> 
     assert info["intraday_multipliers"] == ["1", "5", "15", "30", "60", "240"]
     for field in ("timezone", "exchange", "listed_exchange", "format", "volume_precision", "data_status"):
         assert field in info
+
+
+@pytest.mark.parametrize(
+    ("symbol", "session", "timezone"),
+    [
+        ("AAPL", "0930-1600", "America/New_York"),
+        ("EURUSD", "1700-1700:23456", "America/New_York"),
+        ("BTCUSD", "24x7", "Etc/UTC"),
+    ],
+)
+async def test_symbol_info_names_the_exchange_session_and_timezone(
+    client: Client, symbol: str, session: str, timezone: str
+) -> None:
+    resolved = await get_json(client, f"/api/v1/datafeed/resolve/{symbol}")
+    udf = await get_json(client, "/api/v1/udf/symbols", symbol=symbol)
+    assert (resolved["session"], resolved["timezone"]) == (udf["session"], udf["timezone"]) == (session, timezone)
 
 
 async def test_resolve_unknown_symbol_is_404(client: Client) -> None:
@@ -142,8 +159,14 @@ async def test_the_forming_bar_is_the_aggregate_of_the_finer_bars_so_far(
     now = FROZEN_NOW + 21 * 60 + 4
     client = await make_client(feed=SimulatedFeed(clock=lambda: now))
     [forming] = await fetch_bars(client, symbol, resolution, now + 1, now + 1, count_back=1)
-    assert forming["time"] == Resolution(resolution).period_start(now) * 1000
-    parts = await fetch_bars(client, symbol, finer, forming["time"] // 1000, now + 1)
+    instrument = SimulatedFeed().instrument(symbol)
+    assert instrument is not None
+    grid = grid_for(instrument.hours, Resolution(resolution))
+    period = grid.index(now)
+    assert forming["time"] == grid.stamp(period) * 1000
+    # Days are stamped at 00:00 UTC of their date; a forex day's minutes begin at 17:00 New York the day before.
+    since = grid.stamp(period) if finer == "1D" else grid.bounds(period)[0]
+    parts = await fetch_bars(client, symbol, finer, since, now + 1)
     assert len(parts) > 1
     expected = aggregate(parts, forming["time"])
     assert forming == expected | {"volume": pytest.approx(expected["volume"])}

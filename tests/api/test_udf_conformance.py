@@ -19,6 +19,7 @@ from zoneinfo import available_timezones
 
 import pytest
 
+from app.market.grid import grid_for
 from app.market.resolutions import Resolution
 from app.market.simulation import SimulatedFeed
 from app.schemas.limits import MAX_BARS
@@ -210,7 +211,12 @@ async def test_a_daily_bar_opens_and_closes_with_its_minutes(client: Client, sym
     """historyPriceMatch: a daily bar's open is its first minute's open, its close the last minute's close."""
     day = TODAY - DAY
     [daily] = rows(await history(client, symbol, "1D", day, day))
-    minutes = rows(await history(client, symbol, "1", day, day + DAY - 1))
+    instrument = SimulatedFeed().instrument(symbol)
+    assert instrument is not None
+    # A trading day's minutes: a forex day begins at 17:00 New York on the day before its date.
+    grid = grid_for(instrument.hours, Resolution.DAY)
+    start, end = grid.bounds(grid.first_at_or_after(day))
+    minutes = rows(await history(client, symbol, "1", start, end - 1))
     assert minutes, "the day traded"
     assert daily[1] == minutes[0][1]
     assert daily[4] == minutes[-1][4]

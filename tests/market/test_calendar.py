@@ -1,8 +1,9 @@
-"""The trading calendar: which days each kind of market trades, its session, what is open when."""
+"""The trading calendar: sessions in New York time with daylight saving, holidays, what is open when."""
 
 from __future__ import annotations
 
 import calendar
+from datetime import date
 
 import pytest
 
@@ -10,70 +11,68 @@ from app.market.resolutions import DAY
 from app.market.trading_hours import CRYPTO_HOURS, FOREX_HOURS, STOCK_HOURS, TradingHours
 
 
-def utc(day: int, hour: int = 0, minute: int = 0) -> int:
-    """A moment of November 2026 (the 16th is a Monday) in UTC seconds."""
-    return calendar.timegm((2026, 11, day, hour, minute, 0))
+def utc(month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    """A moment of 2026 in UTC seconds (New York is UTC-4 from 8 March to 1 November, UTC-5 otherwise)."""
+    return calendar.timegm((2026, month, day, hour, minute, 0))
 
 
-MONDAY, WEDNESDAY, FRIDAY, SATURDAY, SUNDAY = 16, 18, 20, 21, 22
-SESSION = 6 * 3600 + 1800  # 14:30 to 21:00
+SESSION = 6 * 3600 + 1800  # 09:30 to 16:00
 
 
 def is_open(hours: TradingHours, moment: int) -> bool:
     return hours.active_seconds(moment, moment + 1) == 1
 
 
-def test_session_strings_are_tradingviews_for_etc_utc() -> None:
-    assert STOCK_HOURS.session == "1430-2100:23456"
-    assert FOREX_HOURS.session == "0000-0000:23456"
-    assert CRYPTO_HOURS.session == "24x7"
+def test_session_strings_and_timezones_are_tradingviews() -> None:
+    assert (STOCK_HOURS.session, STOCK_HOURS.timezone) == ("0930-1600", "America/New_York")
+    assert (FOREX_HOURS.session, FOREX_HOURS.timezone) == ("1700-1700:23456", "America/New_York")
+    assert (CRYPTO_HOURS.session, CRYPTO_HOURS.timezone) == ("24x7", "Etc/UTC")
 
 
 @pytest.mark.parametrize(
     ("day", "stock", "forex", "crypto"),
     [
-        (MONDAY, SESSION, DAY, DAY),
-        (WEDNESDAY, SESSION, DAY, DAY),
-        (FRIDAY, SESSION, DAY, DAY),
-        (SATURDAY, 0, 0, DAY),
-        (SUNDAY, 0, 0, DAY),
+        (utc(11, 16), SESSION, DAY, DAY),  # Monday: forex's session began at 22:00 UTC on Sunday
+        (utc(11, 18), SESSION, DAY, DAY),
+        (utc(11, 20), SESSION, 22 * 3600, DAY),  # Friday: forex closes at 17:00 New York, 22:00 UTC
+        (utc(11, 21), 0, 0, DAY),
+        (utc(11, 22), 0, 2 * 3600, DAY),  # Sunday: forex from 22:00 UTC
+        (utc(7, 15), SESSION, DAY, DAY),
+        (utc(7, 17), SESSION, 21 * 3600, DAY),  # a summer Friday: 17:00 New York is 21:00 UTC
+        (utc(11, 26), 0, DAY, DAY),  # Thanksgiving: NYSE closed
+        (utc(1, 1), 0, DAY, DAY),  # New Year's Day
+        (utc(4, 3), 0, 21 * 3600, DAY),  # Good Friday: NYSE closed, forex trades to 17:00 New York
+        (utc(7, 3), 0, 21 * 3600, DAY),  # Independence Day observed (a Friday)
     ],
 )
-def test_a_whole_day_of_trading_per_weekday(day: int, stock: int, forex: int, crypto: int) -> None:
-    start = utc(day)
-    assert STOCK_HOURS.active_seconds(start, start + DAY) == stock
-    assert FOREX_HOURS.active_seconds(start, start + DAY) == forex
-    assert CRYPTO_HOURS.active_seconds(start, start + DAY) == crypto
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "seconds"),
-    [
-        (utc(WEDNESDAY, 14), utc(WEDNESDAY, 15), 1800),  # the hour the session opens in
-        (utc(WEDNESDAY, 14, 30), utc(WEDNESDAY, 14, 31), 60),
-        (utc(WEDNESDAY, 14, 29), utc(WEDNESDAY, 14, 30), 0),
-        (utc(WEDNESDAY, 20, 59), utc(WEDNESDAY, 21), 60),
-        (utc(WEDNESDAY, 21), utc(WEDNESDAY, 22), 0),
-        (utc(WEDNESDAY, 12), utc(WEDNESDAY, 16), 5400),  # a 4-hour bar across the open
-        (utc(SATURDAY, 14, 30), utc(SATURDAY, 15), 0),
-    ],
-)
-def test_stock_seconds_of_trading_inside_an_interval(start: int, end: int, seconds: int) -> None:
-    assert STOCK_HOURS.active_seconds(start, end) == seconds
+def test_a_whole_utc_day_of_trading(day: int, stock: int, forex: int, crypto: int) -> None:
+    assert STOCK_HOURS.active_seconds(day, day + DAY) == stock
+    assert FOREX_HOURS.active_seconds(day, day + DAY) == forex
+    assert CRYPTO_HOURS.active_seconds(day, day + DAY) == crypto
 
 
 @pytest.mark.parametrize(
     ("moment", "stock", "forex", "crypto"),
     [
-        (utc(WEDNESDAY, 3), False, True, True),
-        (utc(WEDNESDAY, 14, 29), False, True, True),
-        (utc(WEDNESDAY, 14, 30), True, True, True),
-        (utc(WEDNESDAY, 20, 59), True, True, True),
-        (utc(WEDNESDAY, 21), False, True, True),
-        (utc(FRIDAY, 23, 59), False, True, True),
-        (utc(SATURDAY, 15), False, False, True),
-        (utc(SUNDAY, 23, 59), False, False, True),
-        (utc(MONDAY), False, True, True),
+        (utc(11, 18, 14, 29), False, True, True),  # 09:29 New York (EST)
+        (utc(11, 18, 14, 30), True, True, True),
+        (utc(11, 18, 20, 59), True, True, True),
+        (utc(11, 18, 21), False, True, True),  # 16:00 New York
+        (utc(7, 15, 13, 29), False, True, True),  # 09:29 New York (EDT)
+        (utc(7, 15, 13, 30), True, True, True),
+        (utc(7, 15, 19, 59), True, True, True),
+        (utc(7, 15, 20), False, True, True),
+        (utc(3, 6, 14, 30), True, True, True),  # the Friday before clocks change: still EST
+        (utc(3, 9, 13, 30), True, True, True),  # the Monday after: EDT
+        (utc(3, 9, 14, 30), True, True, True),
+        (utc(3, 9, 20, 0), False, True, True),
+        (utc(11, 20, 21, 59), False, True, True),  # Friday 16:59 New York
+        (utc(11, 20, 22), False, False, True),  # Friday 17:00 New York: forex closes
+        (utc(11, 21, 15), False, False, True),
+        (utc(11, 22, 21, 59), False, False, True),  # Sunday 16:59 New York
+        (utc(11, 22, 22), False, True, True),  # Sunday 17:00 New York: forex opens
+        (utc(7, 19, 21), False, True, True),  # a summer Sunday 17:00 New York is 21:00 UTC
+        (utc(11, 26, 16), False, True, True),  # Thanksgiving
     ],
 )
 def test_what_is_open_when(moment: int, stock: bool, forex: bool, crypto: bool) -> None:
@@ -84,11 +83,25 @@ def test_what_is_open_when(moment: int, stock: bool, forex: bool, crypto: bool) 
     )
 
 
+@pytest.mark.parametrize(
+    ("moment", "stock", "forex"),
+    [
+        (utc(11, 20, 23), date(2026, 11, 20), date(2026, 11, 21)),  # Friday 18:00 New York
+        (utc(11, 22, 22), date(2026, 11, 22), date(2026, 11, 23)),  # Sunday 17:00 New York: Monday's
+        (utc(11, 23, 4, 59), date(2026, 11, 22), date(2026, 11, 23)),  # Sunday 23:59 New York
+        (utc(11, 23, 21, 59), date(2026, 11, 23), date(2026, 11, 23)),
+        (utc(11, 23, 22), date(2026, 11, 23), date(2026, 11, 24)),
+    ],
+)
+def test_the_trading_day_a_moment_belongs_to(moment: int, stock: date, forex: date) -> None:
+    assert (STOCK_HOURS.trading_day(moment), FOREX_HOURS.trading_day(moment)) == (stock, forex)
+
+
 def test_a_stock_session_is_busiest_at_the_open_and_the_close_and_quiet_at_lunch() -> None:
-    opens, closes = STOCK_HOURS.opens, STOCK_HOURS.closes
-    at_open, at_lunch, at_close = (STOCK_HOURS.activity(s) for s in (opens, (opens + closes) / 2, closes - 1))
-    assert at_open > at_close > at_lunch
-    assert at_lunch == pytest.approx(0.75, abs=0.05)
+    for opens, closes in ((utc(11, 18, 14, 30), utc(11, 18, 21)), (utc(7, 15, 13, 30), utc(7, 15, 20))):
+        at_open, at_lunch, at_close = (STOCK_HOURS.activity(s) for s in (opens, (opens + closes) / 2, closes - 1))
+        assert at_open > at_close > at_lunch
+        assert at_lunch == pytest.approx(0.75, abs=0.05)
 
 
 def test_forex_is_busiest_when_london_and_new_york_overlap() -> None:

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.market.bars import Bar, TickBar, merge
+from app.market.grid import Grid, grid_for
 from app.market.instruments import INSTRUMENTS, AssetClass, Instrument
-from app.market.resolutions import DAY, Resolution, first_slot_at_or_after, slot_index, slot_start
+from app.market.resolutions import DAY, Resolution
 from app.market.rng import Rng
 from app.market.simulation import HISTORY_EPOCH, SimulatedFeed
 from app.market.subdivide import subdivide
@@ -56,6 +57,10 @@ def merged(bars: list[Bar], inst: Instrument) -> TickBar | None:
     return merge(as_ticks(b, inst) for b in bars)
 
 
+def grid(symbol: str, resolution: Resolution) -> Grid:
+    return grid_for(instrument(symbol).hours, resolution)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(symbol=st.sampled_from(SYMBOLS), resolution=st.sampled_from(list(Resolution)), at=any_times)
 def test_bars_keep_ohlc_invariants_on_the_tick_grid(symbol: str, resolution: Resolution, at: int) -> None:
@@ -67,34 +72,37 @@ def test_bars_keep_ohlc_invariants_on_the_tick_grid(symbol: str, resolution: Res
         assert ticks.low > 0
         assert ticks.volume >= 0
         start = bar.time // 1000
-        assert resolution.period_start(start) == start, "bars are stamped at the start of their period"
+        periods = grid(symbol, resolution)
+        assert periods.stamp(periods.first_at_or_after(start)) == start, "bars are stamped as their periods"
     times = [b.time for b in history.bars]
     assert times == sorted(set(times))
 
 
-def closed_periods(resolutions: list[Resolution], since: int) -> st.SearchStrategy[tuple[Resolution, int]]:
-    """A resolution and the start of one of its whole periods that begins at or after `since` and has closed."""
+def closed_periods(resolutions: list[Resolution], since: int) -> st.SearchStrategy[tuple[str, Resolution, int]]:
+    """A symbol, a resolution and one of its closed periods that lies wholly after `since`."""
 
-    def periods(resolution: Resolution) -> st.SearchStrategy[tuple[Resolution, int]]:
-        first = first_slot_at_or_after(resolution, since)
-        last = slot_index(resolution, FROZEN_NOW) - 1
-        return st.tuples(st.just(resolution), st.integers(first, last).map(lambda i: slot_start(resolution, i)))
+    def periods(symbol: str, resolution: Resolution) -> st.SearchStrategy[tuple[str, Resolution, int]]:
+        # A day after `since`: a forex trading day begins the evening before its date.
+        periods = grid(symbol, resolution)
+        first, last = periods.first_at_or_after(since + DAY), periods.index(FROZEN_NOW) - 1
+        # The numbers past a trading day's last period name empty periods, which hold no bar.
+        indices = st.integers(first, last).filter(lambda i: len(set(periods.bounds(i))) == 2)
+        return st.tuples(st.just(symbol), st.just(resolution), indices)
 
-    return st.sampled_from(resolutions).flatmap(periods)
+    return st.tuples(st.sampled_from(SYMBOLS), st.sampled_from(resolutions)).flatmap(lambda pair: periods(*pair))
 
 
 # Every example checks a whole period (a month is 44,640 minutes), so fewer are needed than before.
 @settings(max_examples=40, deadline=None)
-@given(
-    symbol=st.sampled_from(SYMBOLS),
-    period=closed_periods([r for r in Resolution if r is not Resolution.M1], FEED.history_start(Resolution.M1)),
-)
-def test_every_resolution_is_the_aggregate_of_its_minutes(symbol: str, period: tuple[Resolution, int]) -> None:
+@given(period=closed_periods([r for r in Resolution if r is not Resolution.M1], FEED.history_start(Resolution.M1)))
+def test_every_resolution_is_the_aggregate_of_its_minutes(period: tuple[str, Resolution, int]) -> None:
     """Periods are drawn whole and inside minute history, so every example compares a bar with its minutes."""
+    symbol, resolution, index = period
     inst = instrument(symbol)
-    resolution, start = period
-    bars = bars_between(symbol, resolution, start, start + 1)
-    minutes = bars_between(symbol, Resolution.M1, start, resolution.next_start(start))
+    periods = grid(symbol, resolution)
+    stamp = periods.stamp(index)
+    bars = bars_between(symbol, resolution, stamp, stamp + 1)
+    minutes = bars_between(symbol, Resolution.M1, *periods.bounds(index))
     # A period with no minute (the market closed throughout) has no bar either.
     assert [as_ticks(bar, inst) for bar in bars] == ([merged(minutes, inst)] if minutes else [])
 
@@ -103,24 +111,29 @@ def test_every_resolution_is_the_aggregate_of_its_minutes(symbol: str, period: t
 @given(symbol=st.sampled_from(SYMBOLS), resolution=st.sampled_from([Resolution.WEEK, Resolution.MONTH]), at=any_times)
 def test_weeks_and_months_are_the_aggregate_of_their_days(symbol: str, resolution: Resolution, at: int) -> None:
     inst = instrument(symbol)
-    start = resolution.period_start(at)
-    end = resolution.next_start(start)
+    periods = grid(symbol, resolution)
+    index = periods.index(at)
+    start, end = periods.stamp(index), periods.stamp(index + 1)
     [bar] = bars_between(symbol, resolution, start, start + 1)
     days = bars_between(symbol, Resolution.DAY, start, end)
     assert as_ticks(bar, inst) == merged(days, inst)
 
 
-def test_weekly_and_monthly_bars_start_on_monday_and_the_first() -> None:
-    weeks = FEED.history("AAPL", Resolution.WEEK, FROZEN_NOW - 200 * DAY, FROZEN_NOW, 0).bars
-    months = FEED.history("AAPL", Resolution.MONTH, FROZEN_NOW - 800 * DAY, FROZEN_NOW, 0).bars
-    assert weeks
-    assert months
-    for bar in weeks:
-        moment = datetime.fromtimestamp(bar.time / 1000, UTC)
-        assert (moment.weekday(), moment.hour, moment.minute) == (0, 0, 0)
-    for bar in months:
-        moment = datetime.fromtimestamp(bar.time / 1000, UTC)
-        assert (moment.day, moment.hour, moment.minute) == (1, 0, 0)
+@pytest.mark.parametrize("symbol", ["AAPL", "EURUSD", "BTCUSD"])
+def test_weekly_and_monthly_bars_are_stamped_at_00_00_utc_of_their_first_daily_bar(symbol: str) -> None:
+    for resolution, days_back in ((Resolution.WEEK, 200), (Resolution.MONTH, 800)):
+        bars = FEED.history(symbol, resolution, FROZEN_NOW - days_back * DAY, FROZEN_NOW, 0).bars
+        assert len(bars) > 20
+        for bar, following in itertools.pairwise(bars):
+            days = bars_between(symbol, Resolution.DAY, bar.time // 1000, following.time // 1000)
+            assert days[0].time == bar.time
+            moment = datetime.fromtimestamp(bar.time / 1000, UTC)
+            assert (moment.hour, moment.minute, moment.weekday() < 5 or symbol == "BTCUSD") == (0, 0, True)
+
+
+def test_aapls_february_2026_bar_is_stamped_monday_2_february() -> None:
+    [february] = FEED.history("AAPL", Resolution.MONTH, 1_769_904_000, 1_772_323_200, 0).bars  # Feb 1 to Mar 1
+    assert february.time == 1_769_990_400_000  # 2026-02-02T00:00:00Z
 
 
 def test_independent_feeds_agree_whatever_order_they_are_asked_in() -> None:
@@ -152,7 +165,7 @@ def test_bars_are_the_same_in_another_process() -> None:
 
 def test_the_forming_bar_grows_into_the_closed_bar() -> None:
     """The bar as it stands just before its period ends equals the closed bar served afterwards."""
-    start = Resolution.M5.period_start(FROZEN_NOW)
+    start = grid("BTCUSD", Resolution.M5).stamp(grid("BTCUSD", Resolution.M5).index(FROZEN_NOW))
     clock = [float(start + 10)]
     feed = SimulatedFeed(clock=lambda: clock[0])
     early = feed.live_bar("BTCUSD", Resolution.M5)
@@ -178,10 +191,14 @@ def test_the_forming_bar_is_the_aggregate_of_the_finer_bars_so_far(symbol: str, 
     now = FROZEN_NOW + 21 * 60 + 4
     feed = SimulatedFeed(clock=lambda: now)
     inst = instrument(symbol)
-    start = resolution.period_start(now)
+    periods = grid(symbol, resolution)
+    index = periods.index(now)
+    start = periods.stamp(index)
     [forming] = bars_between(symbol, resolution, start, now + DAY, feed)
-    finer = Resolution.DAY if resolution in (Resolution.WEEK, Resolution.MONTH) else Resolution.M1
-    parts = bars_between(symbol, finer, start, now + 1, feed)
+    if resolution in (Resolution.WEEK, Resolution.MONTH):
+        parts = bars_between(symbol, Resolution.DAY, start, now + 1, feed)
+    else:
+        parts = bars_between(symbol, Resolution.M1, periods.bounds(index)[0], now + 1, feed)
     assert forming.time == start * 1000
     assert len(parts) > 1
     assert as_ticks(forming, inst) == merged(parts, inst)
@@ -224,19 +241,20 @@ def test_paging_back_with_count_back_ends_in_no_data(resolution: Resolution, pag
 
 
 def test_trading_hours_differ_by_asset_class() -> None:
-    saturday = FROZEN_NOW - FROZEN_NOW % DAY + 3 * DAY  # FROZEN_NOW is a Wednesday
+    saturday = FROZEN_NOW - FROZEN_NOW % DAY + 3 * DAY  # FROZEN_NOW is a Wednesday in November (EST, UTC-5)
     week_ago = saturday - 7 * DAY
+    sunday_17_00_new_york = week_ago + DAY + 22 * 3600
     for inst in INSTRUMENTS:
-        weekend = bars_between(inst.symbol, Resolution.H1, week_ago, week_ago + 2 * DAY)
+        weekend = [b.time // 1000 for b in bars_between(inst.symbol, Resolution.H1, week_ago, week_ago + 2 * DAY)]
         if inst.asset_class is AssetClass.CRYPTO:
             assert len(weekend) == 48
+        elif inst.asset_class is AssetClass.FOREX:
+            assert weekend == [sunday_17_00_new_york, sunday_17_00_new_york + 3600]
         else:
             assert weekend == []
     wednesday = FROZEN_NOW - FROZEN_NOW % DAY - 7 * DAY
-    stock_hours = {
-        b.time // 1000 % DAY // 3600 for b in bars_between("AAPL", Resolution.H1, wednesday, wednesday + DAY)
-    }
-    assert stock_hours == {14, 15, 16, 17, 18, 19, 20}
+    stock_hours = [b.time // 1000 - wednesday for b in bars_between("AAPL", Resolution.H1, wednesday, wednesday + DAY)]
+    assert stock_hours == [14 * 3600 + 1800 + k * 3600 for k in range(7)]  # 09:30 to 15:30 New York
     assert len(bars_between("EURUSD", Resolution.H1, wednesday, wednesday + DAY)) == 24
 
 

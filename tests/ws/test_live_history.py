@@ -6,7 +6,6 @@ import asyncio
 import time
 from typing import Any
 
-from app.market.resolutions import Resolution
 from app.market.simulation import SimulatedFeed
 from app.paths import WS_PATH
 from tests.conftest import FROZEN_NOW, Connect, reply, send, updates
@@ -14,7 +13,7 @@ from tests.conftest import FROZEN_NOW, Connect, reply, send, updates
 
 async def test_live_updates_and_history_agree_across_a_bar_boundary(make_client: Connect) -> None:
     """An accelerated market clock (60x, injected into the simulation only) crosses minute boundaries."""
-    origin, started = Resolution.M1.period_start(FROZEN_NOW) + 55, time.monotonic()
+    origin, started = FROZEN_NOW - FROZEN_NOW % 60 + 55, time.monotonic()
     feed = SimulatedFeed(clock=lambda: origin + (time.monotonic() - started) * 60)
     client = await make_client(feed=feed, bar_broadcaster_interval=0.01)
     last_by_time: dict[int, dict[str, Any]] = {}

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse
 
-from app.market.resolutions import Resolution
 from app.market.simulation import SimulatedFeed
 from app.paths import WS_PATH
 from tests.conftest import FROZEN_NOW, Connect, Frame, fetch_bars, receive, send
@@ -90,7 +89,7 @@ async def test_since_more_than_1000_existing_bars_back_is_refused(make_client: C
 async def test_a_bar_that_closes_between_history_and_subscription_arrives_with_its_final_values(
     make_client: Connect,
 ) -> None:
-    boundary = Resolution.M1.period_start(FROZEN_NOW) + 60
+    boundary = FROZEN_NOW - FROZEN_NOW % 60 + 60
     now = [boundary - 10.0]
     client = await make_client(feed=SimulatedFeed(clock=lambda: now[0]), **QUIET)
     *_, partial = await fetch_bars(client, "ETHUSD", "1", boundary - 300, boundary)

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from app.market.grid import grid_for
 from app.market.resolutions import Resolution
+from app.market.simulation import SimulatedFeed
 from app.paths import WS_PATH
 from tests.conftest import FROZEN_NOW, Connect, receive, reply, send, updates
 
@@ -81,7 +83,10 @@ async def test_several_topics_on_one_socket_are_routed_by_topic(make_client: Con
             seen[update["topic"]] = update["payload"]
     assert set(seen) == set(topics)
     for name, resolution in topics.items():
-        assert seen[name]["time"] == resolution.period_start(FROZEN_NOW) * 1000
+        instrument = SimulatedFeed().instrument(name.split(":")[1])
+        assert instrument is not None
+        grid = grid_for(instrument.hours, resolution)
+        assert seen[name]["time"] == grid.stamp(grid.index(FROZEN_NOW)) * 1000
 
 
 async def test_unsubscribe_stops_that_topic(make_client: Connect) -> None:
