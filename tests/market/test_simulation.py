@@ -210,14 +210,24 @@ def test_history_depth_and_no_data_before_it() -> None:
         first = FEED.history("BTCUSD", resolution, 0, HISTORY_EPOCH + 40 * DAY, 0).bars[0]
         assert first.time // 1000 <= ten_years
         assert FEED.history("BTCUSD", resolution, 0, HISTORY_EPOCH, 10).no_data
+    depths = {Resolution.M1: 60, Resolution.M5: 180, Resolution.M15: 180}
     for resolution in INTRADAY:
         start = FEED.history_start(resolution)
-        assert start <= FROZEN_NOW - 30 * DAY
+        assert start <= FROZEN_NOW - depths.get(resolution, 730) * DAY
         earliest = FEED.history("BTCUSD", resolution, start, start + DAY, 0).bars[0]
         assert earliest.time // 1000 == start
         before = FEED.history("BTCUSD", resolution, start - 10 * DAY, start, 100)
         assert before.no_data
         assert before.bars == []
+
+
+@pytest.mark.parametrize("resolution", [Resolution.M30, Resolution.H1, Resolution.H4])
+def test_a_stock_has_two_years_of_30_to_240_minute_bars(resolution: Resolution) -> None:
+    """A chart's first request at 60 minutes is 300 bars: 60 days of a stock's sessions held only 294."""
+    history = FEED.history("AAPL", resolution, FROZEN_NOW - 2 * 365 * DAY, FROZEN_NOW, 0)
+    sessions_in_two_years = 2 * 250
+    assert len(history.bars) >= sessions_in_two_years * math.ceil(6.5 * 3600 / resolution.seconds)
+    assert history.bars[0].time // 1000 < FROZEN_NOW - 729 * DAY
 
 
 @pytest.mark.parametrize(("resolution", "page"), [(Resolution.DAY, 1000), (Resolution.H1, 400), (Resolution.WEEK, 200)])
