@@ -61,20 +61,19 @@ async def test_resolve_returns_symbol_info_in_canonical_case(client: Client) -> 
         assert field in info
 
 
-@pytest.mark.parametrize(
-    ("symbol", "session", "timezone"),
-    [
-        ("AAPL", "0930-1600", "America/New_York"),
-        ("EURUSD", "1700-1700:23456", "America/New_York"),
-        ("BTCUSD", "24x7", "Etc/UTC"),
-    ],
-)
-async def test_symbol_info_names_the_exchange_session_and_timezone(
-    client: Client, symbol: str, session: str, timezone: str
-) -> None:
+# Each class's session and timezone in TradingView's notation: New York hours with daylight saving, UTC for crypto.
+SESSIONS = {
+    "AAPL": ("0930-1600", "America/New_York"),
+    "EURUSD": ("1700-1700:23456", "America/New_York"),
+    "BTCUSD": ("24x7", "Etc/UTC"),
+}
+
+
+@pytest.mark.parametrize("symbol", SESSIONS)
+async def test_symbol_info_names_the_exchange_session_and_timezone(client: Client, symbol: str) -> None:
     resolved = await get_json(client, f"/api/v1/datafeed/resolve/{symbol}")
     udf = await get_json(client, "/api/v1/udf/symbols", symbol=symbol)
-    assert (resolved["session"], resolved["timezone"]) == (udf["session"], udf["timezone"]) == (session, timezone)
+    assert (resolved["session"], resolved["timezone"]) == (udf["session"], udf["timezone"]) == SESSIONS[symbol]
 
 
 async def test_resolve_unknown_symbol_is_404(client: Client) -> None:
