@@ -13,7 +13,6 @@ year 0.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -42,19 +41,21 @@ class Grid:
         if not self.resolution.is_intraday:
             return self._containing(day)
         number = day_number(day)
-        edges = _edges(self.hours, self.resolution, number)
-        return number * self._per_day + bisect_right(edges, int(t // 1)) - 1
+        _, first, _ = _layout(self.hours, self.resolution, number)
+        second = int(t // 1)
+        return number * self._per_day + (0 if second < first else 1 + (second - first) // self.resolution.seconds)
 
     def bounds(self, index: int) -> tuple[int, int]:
         """The period's [start, end) in UTC seconds; an empty period past a day's last has start == end."""
         if self.resolution.is_intraday:
             number, k = divmod(index, self._per_day)
-            edges = _edges(self.hours, self.resolution, number)
-            if k + 1 >= len(edges):
-                return edges[-1], edges[-1]
-            return edges[k], edges[k + 1]
-        first, after = self._days(index)
-        return self.hours.day_start(first), self.hours.day_start(after)
+            start, first, end = _layout(self.hours, self.resolution, number)
+            if k == 0:
+                return start, min(first, end)
+            lo = first + (k - 1) * self.resolution.seconds
+            return min(lo, end), min(lo + self.resolution.seconds, end)
+        first_day, after = self._days(index)
+        return self.hours.day_start(first_day), self.hours.day_start(after)
 
     def stamp(self, index: int) -> int:
         """The bar time (UTC seconds) of the period: its start, or 00:00 UTC of its first trading day."""
@@ -96,15 +97,18 @@ class Grid:
         return date(year, month + 1, 1), date(after_year, after_month + 1, 1)
 
 
-@lru_cache(maxsize=4096)
-def _edges(hours: TradingHours, resolution: Resolution, number: int) -> tuple[int, ...]:
-    """Period boundaries of trading day `number`: its start, the grid from the session open, its end."""
+@lru_cache(maxsize=65_536)
+def _layout(hours: TradingHours, resolution: Resolution, number: int) -> tuple[int, int, int]:
+    """Trading day `number` for an intraday grid: its start, the first grid line after it, its end.
+
+    Its periods are [start, first line), then a period from each line (the grid through the session open,
+    `resolution` apart) to the next, the last cut at the end.
+    """
     day = day_of_number(number)
     start, end = hours.day_start(day), hours.day_start(day + timedelta(days=1))
     anchor, step = hours.local(day, hours.opens), resolution.seconds
     first = anchor - (anchor - start) // step * step
-    inner = range(first if first > start else first + step, end, step)
-    return (start, *inner, end)
+    return start, first if first > start else first + step, end
 
 
 @lru_cache(maxsize=64)

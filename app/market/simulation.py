@@ -203,6 +203,8 @@ class SimulatedFeed:
     def _bar(path: PricePath, grid: Grid, index: int, now: float | None) -> Bar | None:
         """The bar of period `index` (closed when `now` is None, else as it stands at `now`)."""
         start, end = grid.bounds(index)
+        if not grid.hours.active_seconds(start, end):  # most minutes of a stock's day: skip the tree
+            return None
         tick_bar = _aggregate(path, start, end, end if now is None else now)
         if tick_bar is None:
             return None

@@ -10,6 +10,7 @@ New York time, crypto every UTC day. The session strings are TradingView's for e
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -65,7 +66,7 @@ class TradingHours:
 
     def day_start(self, day: date) -> int:
         """UTC seconds at which trading day `day` begins: its local midnight, or its session open if earlier."""
-        return self.local(day, min(0, self.opens))
+        return _day_start(self, day)
 
     def trading_day(self, t: float) -> date:
         """The trading day whose span [day_start(day), day_start(next day)) contains `t` (UTC seconds)."""
@@ -76,25 +77,30 @@ class TradingHours:
 
     def session_bounds(self, day: date) -> tuple[int, int] | None:
         """The session [open, close) of `day` in UTC seconds, or None when `day` does not trade."""
-        if not self.is_trading_day(day):
-            return None
-        return self.local(day, self.opens), self.local(day, self.closes)
+        return _session_times(self, day) if self.is_trading_day(day) else None
 
     def active_seconds(self, start: int, end: int) -> int:
         """Seconds of trading inside [start, end) (UTC seconds)."""
         if end <= start:
             return 0
-        sessions: dict[tuple[int, int], None] = {}
-        for number in range(start // DAY, (end - 1) // DAY + 1):
-            sessions.update(dict.fromkeys(_sessions_meeting_utc_day(self, number)))
-        return sum(max(0, min(end, close) - max(start, open_)) for open_, close in sessions)
+        first, last = start // DAY, (end - 1) // DAY
+        if first == last:  # the simulation's tree asks about nodes inside one UTC day, many times a bar
+            sessions: Iterable[tuple[int, int]] = _sessions_meeting_utc_day(self, first)
+        else:
+            sessions = {s: None for n in range(first, last + 1) for s in _sessions_meeting_utc_day(self, n)}
+        total = 0
+        for open_, close in sessions:
+            if open_ < end and close > start:
+                total += min(end, close) - max(start, open_)
+        return total
 
     def activity(self, moment: float) -> float:
         """Relative trading intensity at a moment (UTC seconds; 1.0 on average)."""
         return 1.0
 
 
-@lru_cache(maxsize=8192)
+# Three classes of hours over the dozen years of history: every day stays cached.
+@lru_cache(maxsize=32_768)
 def _sessions_meeting_utc_day(hours: TradingHours, number: int) -> tuple[tuple[int, int], ...]:
     """The sessions that overlap the UTC day `number`; a session never spans more than two dates."""
     lo, hi = number * DAY, (number + 1) * DAY
@@ -106,15 +112,26 @@ def _sessions_meeting_utc_day(hours: TradingHours, number: int) -> tuple[tuple[i
     return tuple(found)
 
 
+@lru_cache(maxsize=65_536)
+def _day_start(hours: TradingHours, day: date) -> int:
+    return hours.local(day, min(0, hours.opens))
+
+
+@lru_cache(maxsize=65_536)
+def _session_times(hours: TradingHours, day: date) -> tuple[int, int]:
+    """Where `day`'s session would open and close (UTC seconds), trading day or not."""
+    return hours.local(day, hours.opens), hours.local(day, hours.closes)
+
+
 class StockHours(TradingHours):
     """Busy open and close, quiet lunch: the U shape of an equity session."""
 
     __slots__ = ()
 
     def activity(self, moment: float) -> float:
-        day = datetime.fromtimestamp(int(moment // 1), UTC).astimezone(self.zone).date()
-        since_open = (moment - self.local(day, self.opens)) / 2700
-        to_close = (self.local(day, self.closes) - moment) / 2700
+        opens, closes = _session_times(self, datetime.fromtimestamp(int(moment // 1), self.zone).date())
+        since_open = (moment - opens) / 2700
+        to_close = (closes - moment) / 2700
         return 0.75 + 1.0 * math.exp(-since_open) + 0.7 * math.exp(-to_close)
 
 
