@@ -163,7 +163,7 @@ class PricePath:
         active = [hours.active_seconds(s, s + child) for s in starts]
         trading = [i for i, seconds in enumerate(active) if seconds]
         # Busy hours move more and trade more: both the variance and the volume follow the activity.
-        activity = [hours.activity(starts[i] % DAY + child / 2) * active[i] for i in trading]
+        activity = [hours.activity(self._trading_middle(starts[i], child, active[i])) * active[i] for i in trading]
         pieces = subdivide(
             parent,
             activity,
@@ -175,6 +175,16 @@ class PricePath:
         for i, piece in zip(trading, pieces, strict=True):
             children[i] = piece
         return tuple(children)
+
+    def _trading_middle(self, start: int, length: int, active: int) -> float:
+        """The middle of the trading part of [start, start + length), `active` seconds long.
+
+        A node that the open or the close cuts trades at one end only; its nominal middle may lie outside the
+        session, where the intensity of the session's edges is meaningless.
+        """
+        if active == length or self.instrument.hours.active_seconds(start, start + 1):
+            return start + active / 2
+        return start + length - active / 2
 
     def partial(self, length: int, start: int, at: float) -> TickBar | None:
         """The node's bar as it stands at time `at`: only its seconds that have begun count."""

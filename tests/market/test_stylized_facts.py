@@ -1,23 +1,28 @@
-"""The simulated daily returns show the stylized facts of real ones (Cont 2001), per instrument class.
+"""The simulated returns show the stylized facts of real ones (Cont 2001), per instrument class.
 
-The facts are measured by tests/market/stylized.py on every daily bar since the history epoch of the deterministic
-feed, averaged over the class. bench/fidelity.py prints the figures; these tests assert their signs and orderings.
+The daily facts are measured by tests/market/stylized.py on every daily bar since the history epoch of the
+deterministic feed, averaged over the class; bench/fidelity.py prints the figures, these tests assert their signs
+and orderings. Then two facts of trading time: the intraday U shape of a stock session and a short day's range.
 """
 
 from __future__ import annotations
 
 import statistics
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.market.instruments import INSTRUMENTS, AssetClass
-from app.market.resolutions import Resolution
-from app.market.simulation import SimulatedFeed
+from app.market.pricepath import PricePath
+from app.market.resolutions import DAY, Resolution
+from app.market.simulation import HISTORY_EPOCH, SimulatedFeed
 from tests.conftest import FROZEN_NOW
 from tests.market.stylized import Facts, class_facts
 
 FEED = SimulatedFeed(clock=lambda: FROZEN_NOW)
 CLASSES = list(AssetClass)
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +72,33 @@ def test_stocks_show_the_leverage_effect(daily: dict[AssetClass, Facts]) -> None
 @pytest.mark.parametrize("asset_class", [AssetClass.CRYPTO, AssetClass.FOREX])
 def test_coins_and_currencies_show_no_leverage_effect(daily: dict[AssetClass, Facts], asset_class: AssetClass) -> None:
     assert abs(daily[asset_class].leverage) < 0.04
+
+
+@pytest.mark.parametrize("daylight_saving", [True, False], ids=["summer", "winter"])
+def test_stock_sessions_trade_most_at_the_open_and_close(daylight_saving: bool) -> None:
+    """The intraday U shape, whether New York keeps daylight saving time or not: the session's first and last
+    half hours trade well above its lunch hour, and no half hour more than three times as much (mean volume over
+    two years of AAPL's 30-minute bars)."""
+    volumes: dict[str, list[float]] = {}
+    for bar in FEED.history("AAPL", Resolution.M30, FROZEN_NOW - 700 * DAY, FROZEN_NOW - DAY, 0).bars:
+        moment = datetime.fromtimestamp(bar.time / 1000, UTC).astimezone(NEW_YORK)
+        if bool(moment.dst()) is daylight_saving:
+            volumes.setdefault(moment.strftime("%H:%M"), []).append(bar.volume)
+    lunch = statistics.fmean(volumes["12:30"])
+    assert statistics.fmean(volumes["09:30"]) > 1.3 * lunch
+    assert statistics.fmean(volumes["15:30"]) > 1.3 * lunch
+    assert max(statistics.fmean(v) for v in volumes.values()) < 3 * lunch
+
+
+def test_a_short_trading_day_moves_as_much_as_its_hours() -> None:
+    """Forex's Sunday evening (17:00 New York to midnight UTC, a few hours) ranges about as far as a few hours of a
+    weekday do, not as far as a whole day: a day's variance follows its trading time."""
+    path = PricePath(next(i for i in INSTRUMENTS if i.symbol == "EURUSD"), HISTORY_EPOCH)
+    ranges: dict[int, list[float]] = {6: [], 1: []}  # Sunday and Tuesday
+    for start in range(HISTORY_EPOCH, FROZEN_NOW - DAY, DAY):
+        bar = path.node(DAY, start)
+        weekday = datetime.fromtimestamp(start, UTC).weekday()
+        if bar is not None and weekday in ranges:
+            ranges[weekday].append((bar.high - bar.low) / bar.open)
+    assert ranges[6]
+    assert statistics.fmean(ranges[6]) < 0.6 * statistics.fmean(ranges[1])
