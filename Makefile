@@ -62,13 +62,15 @@ format: $(DEV)
 	$(BIN)/ruff format .
 
 ## Benchmarks (figures printed and written to bench/results/): REST under wrk (installed with apt-get if
-## missing), hot and rotating; WebSocket fan-out and capacity; the chart page's first load. A run that saw
+## missing), hot and rotating; WebSocket fan-out and capacity; 20,000 stalled connections from one address; the
+## chart page's first load. A run that saw
 ## error answers, socket errors, malformed frames or unpainted candles is FAILED and stops the target.
 bench: $(DEV) $(NODE_DEV) chromium
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/ws_fanout.py
 	$(BIN)/python bench/ws_capacity.py
+	$(BIN)/python bench/abuse.py
 	$(BIN)/python bench/page.py
 
 clean:

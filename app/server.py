@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 # Descriptors kept back from the connection limit: the listening socket, log files, the event loop's own.
 RESERVED_DESCRIPTORS = 64
+# Connections the kernel queues for accept(): a burst of them (a client opening thousands at once) must not
+# fill the queue, or the SYN of a well-behaved client is dropped and retried a second later. Linux caps it
+# at net.core.somaxconn.
+BACKLOG = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,7 @@ class LimitedSite(web.BaseSite):
     __slots__ = ("_host", "_limits", "_port")
 
     def __init__(self, runner: web.AppRunner, host: str, port: int, limits: ConnectionLimits) -> None:
-        super().__init__(runner)
+        super().__init__(runner, backlog=BACKLOG)
         self._host = host
         self._port = port
         self._limits = limits
@@ -138,7 +142,7 @@ class LimitedSite(web.BaseSite):
         assert server is not None, "the runner is set up before its site starts"
         limits = self._limits
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Gate(limits, server), self._host, self._port, reuse_address=True
+            lambda: _Gate(limits, server), self._host, self._port, backlog=self._backlog, reuse_address=True
         )
 
 
