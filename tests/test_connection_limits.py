@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import resource
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
 
-from app.server import ConnectionLimits
+from app.server import RESERVED_DESCRIPTORS, ConnectionLimits, connection_limits
 from tests.live_server import HOST, LiveServer, log_tail, start
 
 # Generous for a loaded 2-core machine; the deadlines under test are 1 s.
@@ -92,6 +94,16 @@ def test_limits_count_per_address_and_zero_is_no_limit() -> None:
     assert [limits.admit(a) for a in ("c", "c")] == [True, False]
     unbounded = ConnectionLimits(total=0, per_client=0)
     assert all(unbounded.admit("a") for _ in range(10_000))
+
+
+def test_the_total_limit_is_lowered_to_what_descriptors_allow(caplog: pytest.LogCaptureFixture) -> None:
+    """Else accept() would fail for want of a descriptor before the limit refuses anyone."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    with caplog.at_level(logging.WARNING, "app.server"):
+        limits = connection_limits(hard * 2, 7)
+    assert (limits.total, limits.per_client) == (hard - RESERVED_DESCRIPTORS, 7)
+    assert f"MAX_CONNECTIONS={hard * 2} exceeds" in caplog.text
+    assert connection_limits(0, 0).total == 0, "0 stays no limit"
 
 
 @settings(MAX_CONNECTIONS_PER_CLIENT="3")
