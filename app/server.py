@@ -165,6 +165,12 @@ def body_deadline(timeout: float) -> Middleware:
                 if request.transport is not None:
                     request.transport.close()
                 return response
+            except ConnectionResetError:
+                if request.transport is not None and not request.transport.is_closing():
+                    raise
+                # The client left mid-body: routine, and nobody is left to read an answer.
+                log.debug("Client left during the body of %s %s", request.method, request.path)
+                return web.json_response({"detail": "client closed the connection"}, status=400)
         return await handler(request)
 
     return read_body_in_time
