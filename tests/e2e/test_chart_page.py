@@ -109,7 +109,8 @@ def test_scrolling_left_loads_older_bars_until_no_data(open_page: OpenPage, serv
             break
     bars = watched.bars()
     assert len(bars) > 300, "older bars were loaded"
-    assert bars[0]["time"] == 1_409_529_600_000, "paging stopped at the first bar of history (2014-09-01)"
+    # History begins on Monday 2014-09-01, Labor Day: AAPL's first week is stamped at its first trading day.
+    assert bars[0]["time"] == 1_409_616_000_000, "paging stopped at the first bar of history (2014-09-02)"
     times = [bar["time"] for bar in bars]
     assert times == sorted(set(times))
     visible = page.evaluate("() => window.tradingPro.view.chart.timeScale().getVisibleRange()")
