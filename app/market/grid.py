@@ -6,9 +6,9 @@ of a session may hold less trading). Daily bars cover a trading day; weekly and 
 days of their week (Monday to Sunday) or month. Every bar is stamped at its period's start, except daily,
 weekly and monthly bars: 00:00 UTC of their (first) trading day.
 
-Periods are numbered consecutively: intraday ones `PERIODS_PER_DAY` to a trading day (the numbers past a
-day's last period name empty periods), days by their date, weeks from the week of 1970-01-01, months from
-year 0.
+Periods are numbered consecutively: intraday ones a fixed count to each trading day, enough for a 25-hour
+day (the numbers past a day's last period name empty periods, start == end), days by their date, weeks from
+the week of 1970-01-01, months from year 0.
 """
 
 from __future__ import annotations
