@@ -6,7 +6,7 @@ from aiohttp import web
 
 from app.api import market_views
 from app.api.errors import resolve_or_404
-from app.api.history import fetch_history
+from app.api.history import SIMULATED_DEPTH, fetch_history
 from app.api.openapi import json_input, operation, path_input, query_input
 from app.keys import BROADCASTER_STATS, FANOUT_STATS, FEED
 from app.paths import DATAFEED_PREFIX
@@ -76,7 +76,8 @@ async def resolve(request: web.Request) -> web.Response:
         "than `count_back`, earlier bars are added until there are `count_back`. The period containing "
         "now is included with its values so far. `no_data` is true exactly when no bar exists before "
         f"`to_time`. Limits: `count_back` at most {MAX_BARS}; the range may span at most {MAX_BARS} "
-        "periods of the resolution (the part before the start of history or after now does not count)."
+        "periods of the resolution (the part before the start of history or after now does not count). "
+        + SIMULATED_DEPTH
     ),
     response=BarsSchema,
     errors=(404, 422),

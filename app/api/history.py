@@ -7,7 +7,16 @@ from app.market.bars import History
 from app.market.feed import MarketFeed
 from app.market.instruments import Instrument
 from app.market.resolutions import Resolution
+from app.market.simulation import DEEPER_DAYS
 from app.schemas.limits import MAX_BARS
+
+# How far back the simulation serves each resolution, for the documentation of both datafeeds.
+SIMULATED_DEPTH = (
+    "The simulation serves daily, weekly and monthly bars from 2014-09-01, minute bars for "
+    "MARKET_INTRADAY_DAYS days (60 by default), "
+    + ", ".join(f"{resolution.value}-minute bars for {days} days" for resolution, days in DEEPER_DAYS.items())
+    + "."
+)
 
 
 def fetch_history(

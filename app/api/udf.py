@@ -8,7 +8,7 @@ from aiohttp import web
 
 from app.api import market_views
 from app.api.errors import invalid, resolve_or_404
-from app.api.history import fetch_history
+from app.api.history import SIMULATED_DEPTH, fetch_history
 from app.api.openapi import operation, query_input
 from app.keys import FEED
 from app.paths import UDF_PREFIX
@@ -78,7 +78,7 @@ async def search(request: web.Request) -> web.Response:
         "`to` inclusive (from = to = a bar's time gives that bar), `t` in UTC seconds. With `countback`, "
         "`from` is ignored: exactly `countback` bars ending at `to`, fewer only where history begins. "
         "`no_data` when no bar is found; `nextTime` then names the latest earlier bar, if any. "
-        f"Limits: `countback` at most {MAX_BARS}; the range may span at most {MAX_BARS} periods."
+        f"Limits: `countback` at most {MAX_BARS}; the range may span at most {MAX_BARS} periods. " + SIMULATED_DEPTH
     ),
     response=UdfHistorySchema,
     errors=(404, 422),

@@ -105,7 +105,13 @@ class BarsQuerySchema(QuerySchema):
 
 
 class BarSchema(Schema):
-    time = fields.Integer(required=True, metadata={"description": "Period start, UTC milliseconds"})
+    time = fields.Integer(
+        required=True,
+        metadata={
+            "description": "UTC milliseconds: the period start for intraday bars (on the grid from the session "
+            "open), 00:00 UTC of the trading day for daily bars, of the first trading day for weekly and monthly"
+        },
+    )
     open = fields.Float(required=True)
     high = fields.Float(required=True)
     low = fields.Float(required=True)
