@@ -72,6 +72,7 @@ bench: $(DEV) $(NODE_DEV) chromium
 	$(BIN)/python bench/ws_capacity.py
 	$(BIN)/python bench/abuse.py
 	$(BIN)/python bench/page.py
+	$(BIN)/python bench/fidelity.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info bench/results
