@@ -77,9 +77,13 @@ export class ChartView {
     // Read by the page-load benchmark: time from navigation to the first candles on screen.
     if (!performance.getEntriesByName("first-candle").length) performance.mark("first-candle");
     this.listener = `chart-${generation}`;
+    // A resume the server cannot replay (the tab slept past its limit) leaves a gap: load history afresh.
+    const reload = () => {
+      if (generation === this.generation) this.show(symbolInfo, resolution);
+    };
     this.datafeed.subscribeBars(symbolInfo, resolution, (bar) => {
       if (generation === this.generation) this._apply(bar);
-    }, this.listener);
+    }, this.listener, reload);
   }
 
   /** Prepend the page of bars before the earliest one, keeping the view where it is. */

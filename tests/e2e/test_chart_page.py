@@ -324,3 +324,23 @@ def test_a_stock_outside_its_session_says_market_closed(open_page: OpenPage, ser
     page.wait_for_function(f"() => ({MARKET_STATE})() === 'open'", timeout=10_000)
     assert not page.locator("#market").is_visible()
     assert watched.errors == []
+
+
+def test_a_resume_the_server_cannot_replay_reloads_the_chart(open_page: OpenPage, server: str) -> None:
+    watched = open_page(f"{server}/?symbol=BTCUSD&resolution=1")
+    page = watched.page
+    page.wait_for_function(BARS_LOADED, arg=300)
+    before = page.evaluate("() => window.tradingPro.view.generation")
+    # As after a long sleep: the chart's newest bar is three days old, more than the server replays
+    # (1,000 bars), and the socket drops; the datafeed resumes from there and is refused.
+    page.evaluate(
+        """() => {
+            const datafeed = window.tradingPro.datafeed;
+            for (const listener of datafeed._listeners.values()) listener.lastTime = Date.now() - 3 * 86400000;
+            datafeed._socket.close();
+        }"""
+    )
+    page.wait_for_function("before => window.tradingPro.view.generation > before", arg=before, timeout=30_000)
+    page.wait_for_function(BARS_LOADED, arg=300)
+    watched.wait_for_new_last_bar()
+    assert watched.errors == []
