@@ -19,7 +19,7 @@ SIMULATED_DEPTH = (
 )
 
 
-def fetch_history(
+async def fetch_history(
     feed: MarketFeed,
     instrument: Instrument,
     resolution: Resolution,
@@ -37,4 +37,4 @@ def fetch_history(
     served_to = min(end, int(feed.now()) + resolution.seconds)
     if (served_to - served_from) / resolution.seconds > MAX_BARS:
         raise invalid({start_name: [f"The range spans more than {MAX_BARS} bars of {resolution.value}; narrow it."]})
-    return feed.history(instrument.symbol, resolution, start, end, count_back)
+    return await feed.load_history(instrument.symbol, resolution, start, end, count_back)

@@ -94,12 +94,12 @@ async def history(request: web.Request) -> web.Response:
     start = end if countback else q["from_"]
     if start > end:
         raise invalid({"to": ["Must not be earlier than from."]})
-    found = fetch_history(feed, instrument, resolution, start, end, countback, names=("from", "to"))
+    found = await fetch_history(feed, instrument, resolution, start, end, countback, names=("from", "to"))
     bars = found.bars
     if not bars:
         body: dict[str, Any] = {"s": "no_data"}
         if not found.no_data:
-            earlier = feed.history(instrument.symbol, resolution, end, end, 1).bars
+            earlier = (await feed.load_history(instrument.symbol, resolution, end, end, 1)).bars
             body["nextTime"] = earlier[-1].time // 1000
         return json_response(body)
     return json_response(

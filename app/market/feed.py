@@ -37,6 +37,10 @@ class MarketFeed(Protocol):
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
         """Bars with start in [start, end), extended earlier to `count_back` bars."""
 
+    async def load_history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
+        """`history` for a request handler: the same bars, without holding up the event loop while they are
+        produced (read from a cache, generated in another thread, fetched from a database)."""
+
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         """The current (forming) bar as it stands now, or None while the market is closed."""
 

@@ -12,6 +12,7 @@ so any process computes the same bars without shared state.
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 from itertools import pairwise
 
@@ -88,6 +89,8 @@ class PricePath:
         self.instrument = instrument
         self.epoch = epoch
         self._days: list[TickBar | None] = []
+        # Days are generated in order, each from the state the one before left: one thread at a time.
+        self._days_lock = threading.Lock()
         self._last_close: int | None = None
         self._closed_before = True
         # A full session's seconds in a UTC day (the longest in a week): a shorter day moves less.
@@ -104,9 +107,15 @@ class PricePath:
         """The bar of the `index`-th day after the epoch (None: no trading that day)."""
         if index < 0:
             return None
-        while len(self._days) <= index:
-            self._days.append(self._next_day(len(self._days)))
+        if index >= len(self._days):
+            with self._days_lock:
+                while len(self._days) <= index:
+                    self._days.append(self._next_day(len(self._days)))
         return self._days[index]
+
+    def days_ready(self, at: float) -> bool:
+        """True when every day up to the one containing `at` (UTC seconds) is generated, so bars are cheap."""
+        return len(self._days) > (at - self.epoch) // DAY
 
     def _next_day(self, index: int) -> TickBar | None:
         inst = self.instrument

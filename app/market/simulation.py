@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from app.market.bars import Bar, History, Quote, TickBar, merge
 from app.market.grid import Grid, grid_for
@@ -27,6 +30,14 @@ DEEPER_DAYS = {
     Resolution.H1: 730,
     Resolution.H4: 730,
 }
+# Bars not yet cached are generated here, off the event loop. One thread: under the GIL more would not add
+# throughput, and the loop then competes with a single thread for the interpreter, so it waits at most one
+# switch interval (5 ms) for its turn instead of a whole generation.
+_GENERATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bar-generator")
+
+
+class _NotCachedError(Exception):
+    """A cached-only history request met bars that must first be generated."""
 
 
 class _Block:
@@ -60,9 +71,11 @@ class SimulatedFeed:
         self._intraday_days = intraday_days
         self._blocks: OrderedDict[tuple[str, Resolution, int], _Block] = OrderedDict()
         self._cache_blocks = cache_blocks
-        # Forming bars of the current second: a burst of requests computes each one once.
-        self._forming_second = -1
-        self._forming_cache: dict[tuple[str, Resolution], Bar | None] = {}
+        # Guards the block cache: the generator thread fills it while the loop reads it.
+        self._blocks_lock = threading.Lock()
+        # Forming bars of one second, (second, bars): a burst of requests computes each one once. Replaced as a
+        # whole when the second changes, so a thread never sees another second's entries.
+        self._forming_cache: tuple[int, dict[tuple[str, Resolution], Bar | None]] = (-1, {})
 
     @property
     def instruments(self) -> Sequence[Instrument]:
@@ -86,18 +99,34 @@ class SimulatedFeed:
         return max(HISTORY_EPOCH, today - days * DAY)
 
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
+        return self._history(symbol, resolution, start, end, count_back, cached_only=False)
+
+    async def load_history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
+        """`history` without blocking the event loop: served at once from cached bars, else generated in the
+        bar generator thread while the loop goes on."""
+        try:
+            return self._history(symbol, resolution, start, end, count_back, cached_only=True)
+        except _NotCachedError:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(_GENERATOR, self.history, symbol, resolution, start, end, count_back)
+
+    def _history(
+        self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int, *, cached_only: bool
+    ) -> History:
         path = self._path(symbol)
+        if cached_only and not path.days_ready(self.now()):
+            raise _NotCachedError
         grid = grid_for(path.instrument.hours, resolution)
         now = self.now()
         first = grid.first_at_or_after(self.history_start(resolution))
         stop = min(grid.first_at_or_after(end), grid.index(now) + 1)
         lo = max(first, grid.first_at_or_after(start))
-        bars = self._between(path, grid, lo, stop, now) if lo < stop else []
+        bars = self._between(path, grid, lo, stop, now, cached_only) if lo < stop else []
         if len(bars) < count_back:
-            bars = self._before(path, grid, min(lo, stop), count_back - len(bars), first, now) + bars
+            bars = self._before(path, grid, min(lo, stop), count_back - len(bars), first, now, cached_only) + bars
         if bars:
             return History(bars, no_data=False)
-        return History([], no_data=not self._before(path, grid, stop, 1, first, now))
+        return History([], no_data=not self._before(path, grid, stop, 1, first, now, cached_only))
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         path = self._path(symbol)
@@ -139,17 +168,18 @@ class SimulatedFeed:
     def _path(self, symbol: str) -> PricePath:
         return self._paths[symbol.upper()]
 
-    def _between(self, path: PricePath, grid: Grid, lo: int, hi: int, now: float) -> list[Bar]:
-        """Bars of periods [lo, hi); the period containing `now` is its forming bar."""
+    def _between(self, path: PricePath, grid: Grid, lo: int, hi: int, now: float, cached_only: bool) -> list[Bar]:
+        """Bars of periods [lo, hi); the period containing `now` is its forming bar.
+
+        Raises _NotCachedError when `cached_only` and a closed bar would have to be generated."""
         current = grid.index(now)
         closed_hi = min(hi, current)
         bars: list[Bar] = []
         index = lo
         while index < closed_hi:
             block_no = index // BLOCK_SLOTS
-            block = self._block(path, grid, block_no, current)
             upto = min(closed_hi, (block_no + 1) * BLOCK_SLOTS)
-            bars.extend(block.bars[bisect_left(block.slots, index) : bisect_left(block.slots, upto)])
+            bars.extend(self._block_bars(path, grid, block_no, current, index, upto, cached_only))
             index = upto
         if lo <= current < hi:
             forming = self._forming(path, grid, current, now)
@@ -157,47 +187,75 @@ class SimulatedFeed:
                 bars.append(forming)
         return bars
 
-    def _before(self, path: PricePath, grid: Grid, hi: int, count: int, first: int, now: float) -> list[Bar]:
+    def _before(
+        self, path: PricePath, grid: Grid, hi: int, count: int, first: int, now: float, cached_only: bool
+    ) -> list[Bar]:
         """The last `count` bars of periods in [first, hi), walking back a block at a time."""
         chunks: list[list[Bar]] = []
         found = 0
         while found < count and hi > first:
             lo = max(first, (hi - 1) // BLOCK_SLOTS * BLOCK_SLOTS)
-            chunk = self._between(path, grid, lo, hi, now)
+            chunk = self._between(path, grid, lo, hi, now, cached_only)
             chunks.append(chunk)
             found += len(chunk)
             hi = lo
         bars = [bar for chunk in reversed(chunks) for bar in chunk]
         return bars[len(bars) - count :] if found > count else bars
 
-    def _block(self, path: PricePath, grid: Grid, block_no: int, current: int) -> _Block:
+    def _block_bars(
+        self, path: PricePath, grid: Grid, block_no: int, current: int, lo: int, hi: int, cached_only: bool
+    ) -> list[Bar]:
+        """The closed bars of periods [lo, hi) inside block `block_no`, from the cache or generated into it.
+
+        Generation runs outside the lock, so the loop can read the cache meanwhile; bars are a pure function of
+        their period, so when two threads fill the same block, whichever comes second finds it done.
+        """
         key = (path.instrument.symbol, grid.resolution, block_no)
-        block = self._blocks.get(key)
-        if block is None:
-            block = self._blocks[key] = _Block(block_no * BLOCK_SLOTS)
-            if len(self._blocks) > self._cache_blocks:
-                self._blocks.popitem(last=False)
-        else:
-            self._blocks.move_to_end(key)
         end = min(current, (block_no + 1) * BLOCK_SLOTS)
-        for index in range(block.filled, end):
+        with self._blocks_lock:
+            block = self._blocks.get(key)
+            if block is not None:
+                self._blocks.move_to_end(key)
+                if block.filled >= hi:
+                    return block.bars[bisect_left(block.slots, lo) : bisect_left(block.slots, hi)]
+            filled = block.filled if block is not None else block_no * BLOCK_SLOTS
+            # Lists of a block only ever grow: these copies stay this call's answer whatever happens to the block.
+            known_slots = block.slots[:] if block is not None else []
+            known_bars = block.bars[:] if block is not None else []
+        if cached_only:
+            raise _NotCachedError
+        slots: list[int] = []
+        bars: list[Bar] = []
+        for index in range(filled, end):
             bar = self._bar(path, grid, index, None)
             if bar is not None:
-                block.slots.append(index)
-                block.bars.append(bar)
-        block.filled = max(block.filled, end)
-        return block
+                slots.append(index)
+                bars.append(bar)
+        with self._blocks_lock:
+            block = self._blocks.get(key)
+            if block is None:
+                block = self._blocks[key] = _Block(block_no * BLOCK_SLOTS)
+                if len(self._blocks) > self._cache_blocks:
+                    self._blocks.popitem(last=False)
+            if block.filled == filled:
+                block.slots.extend(slots)
+                block.bars.extend(bars)
+                block.filled = end
+        known_slots += slots
+        known_bars += bars
+        return known_bars[bisect_left(known_slots, lo) : bisect_left(known_slots, hi)]
 
     def _forming(self, path: PricePath, grid: Grid, index: int, now: float) -> Bar | None:
         # A forming bar includes every second that has begun, so it changes only when the second does.
         second = int(now // 1)
-        if second != self._forming_second:
-            self._forming_second = second
-            self._forming_cache.clear()
+        cached_second, cache = self._forming_cache
+        if second != cached_second:
+            cache = {}
+            self._forming_cache = (second, cache)
         key = (path.instrument.symbol, grid.resolution)
-        if key not in self._forming_cache:
-            self._forming_cache[key] = self._bar(path, grid, index, now)
-        return self._forming_cache[key]
+        if key not in cache:
+            cache[key] = self._bar(path, grid, index, now)
+        return cache[key]
 
     @staticmethod
     def _bar(path: PricePath, grid: Grid, index: int, now: float | None) -> Bar | None:

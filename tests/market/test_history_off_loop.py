@@ -1,0 +1,87 @@
+"""Cold history requests are generated off the event loop: the live stream goes on while they run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import WSMsgType
+
+from app.market.resolutions import Resolution
+from app.market.simulation import SimulatedFeed
+from app.paths import WS_PATH
+from tests.conftest import FROZEN_NOW, Connect, reply, send
+
+MINUTES = 5000
+# Updates that must arrive while the cold requests are pending. A loop blocked by them delivers about one per
+# request (a tick between two handlers, one already on its way: 5 measured); one kept free delivers one per
+# broadcaster tick (10 ms) for as long as the generation lasts, a second or more (90 measured).
+DURING = 20
+
+
+async def test_a_subscriber_keeps_receiving_in_order_while_cold_history_is_generated(make_client: Connect) -> None:
+    # A clock 60x fast, so the forming bar changes (and is sent) every few ticks.
+    origin, started = FROZEN_NOW - FROZEN_NOW % 60 + 5, time.monotonic()
+    feed = SimulatedFeed(clock=lambda: origin + (time.monotonic() - started) * 60)
+    client = await make_client(feed=feed, bar_broadcaster_interval=0.01)
+    end = FROZEN_NOW - FROZEN_NOW % 86_400 - 2 * 86_400
+
+    async def cold(symbol: str) -> list[dict[str, Any]]:
+        params: dict[str, str | int] = {
+            "symbol": symbol,
+            "resolution": "1",
+            "from_time": end - 60,
+            "to_time": end,
+            "count_back": MINUTES,
+        }
+        async with client.get("/api/v1/datafeed/bars", params=params) as response:
+            assert response.status == 200
+            bars: list[dict[str, Any]] = (await response.json())["bars"]
+            return bars
+
+    async with client.ws_connect(WS_PATH) as ws, asyncio.timeout(120):
+        await send(ws, "bars.subscribe", symbol="BTCUSD", resolution="1")
+        await reply(ws, "bars.subscribe.response")
+        requests: asyncio.Future[list[list[dict[str, Any]]]] = asyncio.gather(
+            *(cold(symbol) for symbol in ("AAPL", "EURUSD", "ETHUSD"))
+        )
+        times: list[int] = []
+        while not requests.done():
+            receiving = asyncio.ensure_future(ws.receive())
+            await asyncio.wait((receiving, requests), return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                receiving.cancel()
+                break
+            message = receiving.result()
+            assert message.type is WSMsgType.TEXT, message
+            body = message.json()
+            assert body["type"] == "bars.update"
+            times.append(body["payload"]["time"])
+        answers = await requests
+    assert [len(bars) for bars in answers] == [MINUTES] * 3
+    for bars in answers:
+        stamps = [bar["time"] for bar in bars]
+        assert stamps == sorted(set(stamps))
+        assert stamps[-1] < end * 1000
+    assert times == sorted(times), "updates arrive in order"
+    assert len(times) >= DURING, f"only {len(times)} updates while the cold requests ran"
+
+
+async def test_history_from_the_generator_thread_and_from_the_cache_is_the_history_of_a_fresh_feed() -> None:
+    feed, fresh = SimulatedFeed(clock=lambda: FROZEN_NOW), SimulatedFeed(clock=lambda: FROZEN_NOW)
+    day = 86_400
+    windows = [
+        ("AAPL", Resolution.M1, FROZEN_NOW - 3 * day, FROZEN_NOW - 2 * day, 700),
+        ("AAPL", Resolution.M1, FROZEN_NOW - 2 * day - 7_000, FROZEN_NOW - day, 0),
+        ("EURUSD", Resolution.M5, FROZEN_NOW - 9 * day, FROZEN_NOW, 0),
+        ("EURUSD", Resolution.DAY, FROZEN_NOW - 400 * day, FROZEN_NOW + day, 300),
+        ("BTCUSD", Resolution.M1, FROZEN_NOW - 600, FROZEN_NOW + 60, 0),
+    ]
+    expected = [fresh.history(*window) for window in windows]
+    # Overlapping windows at once: generated concurrently by the thread, then served from the cache.
+    generated = await asyncio.gather(*(feed.load_history(*window) for window in windows))
+    cached = [await feed.load_history(*window) for window in windows]
+    assert all(history.bars for history in expected)
+    assert generated == expected
+    assert cached == expected
