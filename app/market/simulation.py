@@ -30,14 +30,27 @@ DEEPER_DAYS = {
     Resolution.H1: 730,
     Resolution.H4: 730,
 }
-# Bars not yet cached are generated here, off the event loop. One thread: under the GIL more would not add
-# throughput, and the loop then competes with a single thread for the interpreter, so it waits at most one
-# switch interval (5 ms) for its turn instead of a whole generation.
+# Bars a request may generate on the event loop (about 30 us each: under 10 ms, plus at most one block more).
+# Handing a request to the generator thread costs the loop more than that: each time it gives up the interpreter
+# for a system call, it waits up to a switch interval (5 ms) to get it back from the busy thread.
+INLINE_BARS = 256
+# Longer generations run here, off the event loop. One thread: under the GIL more would not add throughput, and
+# the loop then competes with a single thread for the interpreter, waiting a switch interval for its turn instead
+# of a whole generation.
 _GENERATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bar-generator")
 
 
 class _NotCachedError(Exception):
-    """A cached-only history request met bars that must first be generated."""
+    """A request on the event loop would generate more bars than its allowance."""
+
+
+class _Allowance:
+    """How many more bars a request may generate where it runs."""
+
+    __slots__ = ("bars",)
+
+    def __init__(self, bars: int) -> None:
+        self.bars = bars
 
 
 class _Block:
@@ -99,34 +112,35 @@ class SimulatedFeed:
         return max(HISTORY_EPOCH, today - days * DAY)
 
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
-        return self._history(symbol, resolution, start, end, count_back, cached_only=False)
+        return self._history(symbol, resolution, start, end, count_back, None)
 
     async def load_history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
-        """`history` without blocking the event loop: served at once from cached bars, else generated in the
-        bar generator thread while the loop goes on."""
+        """`history` without blocking the event loop: served at once from cached bars and up to INLINE_BARS
+        new ones, else generated in the bar generator thread while the loop goes on."""
         try:
-            return self._history(symbol, resolution, start, end, count_back, cached_only=True)
+            return self._history(symbol, resolution, start, end, count_back, _Allowance(INLINE_BARS))
         except _NotCachedError:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(_GENERATOR, self.history, symbol, resolution, start, end, count_back)
 
     def _history(
-        self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int, *, cached_only: bool
+        self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int, inline: _Allowance | None
     ) -> History:
+        """`history`; raises _NotCachedError when it would generate more bars than `inline` allows (None: any)."""
         path = self._path(symbol)
-        if cached_only and not path.days_ready(self.now()):
+        if inline is not None and not path.days_ready(self.now()):
             raise _NotCachedError
         grid = grid_for(path.instrument.hours, resolution)
         now = self.now()
         first = grid.first_at_or_after(self.history_start(resolution))
         stop = min(grid.first_at_or_after(end), grid.index(now) + 1)
         lo = max(first, grid.first_at_or_after(start))
-        bars = self._between(path, grid, lo, stop, now, cached_only) if lo < stop else []
+        bars = self._between(path, grid, lo, stop, now, inline) if lo < stop else []
         if len(bars) < count_back:
-            bars = self._before(path, grid, min(lo, stop), count_back - len(bars), first, now, cached_only) + bars
+            bars = self._before(path, grid, min(lo, stop), count_back - len(bars), first, now, inline) + bars
         if bars:
             return History(bars, no_data=False)
-        return History([], no_data=not self._before(path, grid, stop, 1, first, now, cached_only))
+        return History([], no_data=not self._before(path, grid, stop, 1, first, now, inline))
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         path = self._path(symbol)
@@ -168,10 +182,10 @@ class SimulatedFeed:
     def _path(self, symbol: str) -> PricePath:
         return self._paths[symbol.upper()]
 
-    def _between(self, path: PricePath, grid: Grid, lo: int, hi: int, now: float, cached_only: bool) -> list[Bar]:
-        """Bars of periods [lo, hi); the period containing `now` is its forming bar.
-
-        Raises _NotCachedError when `cached_only` and a closed bar would have to be generated."""
+    def _between(
+        self, path: PricePath, grid: Grid, lo: int, hi: int, now: float, inline: _Allowance | None
+    ) -> list[Bar]:
+        """Bars of periods [lo, hi); the period containing `now` is its forming bar."""
         current = grid.index(now)
         closed_hi = min(hi, current)
         bars: list[Bar] = []
@@ -179,7 +193,7 @@ class SimulatedFeed:
         while index < closed_hi:
             block_no = index // BLOCK_SLOTS
             upto = min(closed_hi, (block_no + 1) * BLOCK_SLOTS)
-            bars.extend(self._block_bars(path, grid, block_no, current, index, upto, cached_only))
+            bars.extend(self._block_bars(path, grid, block_no, current, index, upto, inline))
             index = upto
         if lo <= current < hi:
             forming = self._forming(path, grid, current, now)
@@ -188,14 +202,14 @@ class SimulatedFeed:
         return bars
 
     def _before(
-        self, path: PricePath, grid: Grid, hi: int, count: int, first: int, now: float, cached_only: bool
+        self, path: PricePath, grid: Grid, hi: int, count: int, first: int, now: float, inline: _Allowance | None
     ) -> list[Bar]:
         """The last `count` bars of periods in [first, hi), walking back a block at a time."""
         chunks: list[list[Bar]] = []
         found = 0
         while found < count and hi > first:
             lo = max(first, (hi - 1) // BLOCK_SLOTS * BLOCK_SLOTS)
-            chunk = self._between(path, grid, lo, hi, now, cached_only)
+            chunk = self._between(path, grid, lo, hi, now, inline)
             chunks.append(chunk)
             found += len(chunk)
             hi = lo
@@ -203,7 +217,7 @@ class SimulatedFeed:
         return bars[len(bars) - count :] if found > count else bars
 
     def _block_bars(
-        self, path: PricePath, grid: Grid, block_no: int, current: int, lo: int, hi: int, cached_only: bool
+        self, path: PricePath, grid: Grid, block_no: int, current: int, lo: int, hi: int, inline: _Allowance | None
     ) -> list[Bar]:
         """The closed bars of periods [lo, hi) inside block `block_no`, from the cache or generated into it.
 
@@ -222,7 +236,7 @@ class SimulatedFeed:
             # Lists of a block only ever grow: these copies stay this call's answer whatever happens to the block.
             known_slots = block.slots[:] if block is not None else []
             known_bars = block.bars[:] if block is not None else []
-        if cached_only:
+        if inline is not None and inline.bars <= 0:
             raise _NotCachedError
         slots: list[int] = []
         bars: list[Bar] = []
@@ -231,6 +245,8 @@ class SimulatedFeed:
             if bar is not None:
                 slots.append(index)
                 bars.append(bar)
+        if inline is not None:
+            inline.bars -= len(bars)
         with self._blocks_lock:
             block = self._blocks.get(key)
             if block is None:
