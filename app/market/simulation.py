@@ -30,9 +30,11 @@ DEEPER_DAYS = {
     Resolution.H1: 730,
     Resolution.H4: 730,
 }
-# Bars a request may generate on the event loop (about 30 us each: under 10 ms, plus at most one block more).
-# Handing a request to the generator thread costs the loop more than that: each time it gives up the interpreter
-# for a system call, it waits up to a switch interval (5 ms) to get it back from the busy thread.
+# Bars a request may generate on the event loop while the generator thread is idle (about 30 us each: under
+# 10 ms, plus at most one block more). Handing every miss to the thread costs the loop more than that: each time
+# it gives up the interpreter for a system call, it waits up to a switch interval (5 ms) to get it back from the
+# busy thread. While the thread is busy, requests queue behind it instead, so that many cold requests arriving
+# together do not each take their share of the loop in turn.
 INLINE_BARS = 256
 # Longer generations run here, off the event loop. One thread: under the GIL more would not add throughput, and
 # the loop then competes with a single thread for the interpreter, waiting a switch interval for its turn instead
@@ -86,6 +88,8 @@ class SimulatedFeed:
         self._cache_blocks = cache_blocks
         # Guards the block cache: the generator thread fills it while the loop reads it.
         self._blocks_lock = threading.Lock()
+        # Requests of this feed waiting for the generator thread (read and written on the event loop only).
+        self._handed_over = 0
         # Forming bars of one second, (second, bars): a burst of requests computes each one once. Replaced as a
         # whole when the second changes, so a thread never sees another second's entries.
         self._forming_cache: tuple[int, dict[tuple[str, Resolution], Bar | None]] = (-1, {})
@@ -115,13 +119,18 @@ class SimulatedFeed:
         return self._history(symbol, resolution, start, end, count_back, None)
 
     async def load_history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
-        """`history` without blocking the event loop: served at once from cached bars and up to INLINE_BARS
-        new ones, else generated in the bar generator thread while the loop goes on."""
+        """`history` without blocking the event loop: served at once from cached bars (and up to INLINE_BARS
+        new ones while the generator thread is idle), else generated in that thread while the loop goes on."""
         try:
-            return self._history(symbol, resolution, start, end, count_back, _Allowance(INLINE_BARS))
+            allowance = _Allowance(0 if self._handed_over else INLINE_BARS)
+            return self._history(symbol, resolution, start, end, count_back, allowance)
         except _NotCachedError:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(_GENERATOR, self.history, symbol, resolution, start, end, count_back)
+            self._handed_over += 1
+            try:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(_GENERATOR, self.history, symbol, resolution, start, end, count_back)
+            finally:
+                self._handed_over -= 1
 
     def _history(
         self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int, inline: _Allowance | None
