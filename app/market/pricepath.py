@@ -27,6 +27,19 @@ LEVELS = (DAY, 14_400, 3_600, 1_800, 900, 300, 60, 1)
 _CHILD = dict(pairwise(LEVELS))
 _PARENT = {child: parent for parent, child in _CHILD.items()}
 
+# A cached bar: the fields of a TickBar in a plain tuple. The garbage collector stops tracking a plain tuple of
+# ints (not a NamedTuple), and every object it tracks lengthens its full collections, which stop all threads.
+_Cached = tuple[int, int, int, int, int]
+
+
+def _cached(bar: TickBar | None) -> _Cached | None:
+    return None if bar is None else (bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+
+def _bar(cached: _Cached | None) -> TickBar | None:
+    return None if cached is None else TickBar._make(cached)
+
+
 # Degrees of freedom of the daily shocks (Student's t, excess kurtosis 6 / (NU - 4) = 3): the heavy tails of
 # daily returns are mostly in the shocks themselves, which sums over several days average out.
 _SHOCK_NU = 6
@@ -88,7 +101,7 @@ class PricePath:
     def __init__(self, instrument: Instrument, epoch: int, cache_size: int = 4096) -> None:
         self.instrument = instrument
         self.epoch = epoch
-        self._days: list[TickBar | None] = []
+        self._days: list[_Cached | None] = []
         # Days are generated in order, each from the state the one before left: one thread at a time.
         self._days_lock = threading.Lock()
         self._last_close: int | None = None
@@ -110,8 +123,8 @@ class PricePath:
         if index >= len(self._days):
             with self._days_lock:
                 while len(self._days) <= index:
-                    self._days.append(self._next_day(len(self._days)))
-        return self._days[index]
+                    self._days.append(_cached(self._next_day(len(self._days))))
+        return _bar(self._days[index])
 
     def days_ready(self, at: float) -> bool:
         """True when every day up to the one containing `at` (UTC seconds) is generated, so bars are cheap."""
@@ -160,9 +173,9 @@ class PricePath:
             return self.day((start - self.epoch) // DAY)
         parent_length = _PARENT[length]
         parent_start = start - start % parent_length
-        return self._children(parent_length, parent_start)[(start - parent_start) // length]
+        return _bar(self._children(parent_length, parent_start)[(start - parent_start) // length])
 
-    def _split(self, length: int, start: int) -> tuple[TickBar | None, ...]:
+    def _split(self, length: int, start: int) -> tuple[_Cached | None, ...]:
         child = _CHILD[length]
         starts = range(start, start + length, child)
         parent = self.node(length, start)
@@ -180,9 +193,9 @@ class PricePath:
             self.instrument.minmov,
             Rng(seed_for(self.instrument.symbol, length, start)),
         )
-        children: list[TickBar | None] = [None] * len(starts)
+        children: list[_Cached | None] = [None] * len(starts)
         for i, piece in zip(trading, pieces, strict=True):
-            children[i] = piece
+            children[i] = _cached(piece)
         return tuple(children)
 
     def _trading_middle(self, start: int, length: int, active: int) -> float:
@@ -204,7 +217,10 @@ class PricePath:
         child = _CHILD[length]
         current = int((at - start) // child)
         children = self._children(length, start)[:current]
-        return merge([c for c in children if c is not None] + self._partial_list(child, start + current * child, at))
+        return merge(
+            [TickBar._make(c) for c in children if c is not None]
+            + self._partial_list(child, start + current * child, at)
+        )
 
     def _partial_list(self, length: int, start: int, at: float) -> list[TickBar]:
         bar = self.partial(length, start, at)
