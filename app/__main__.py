@@ -31,7 +31,6 @@ def main() -> None:
         max_connections=settings.max_connections,
         max_connections_per_client=settings.max_connections_per_client,
         keepalive_timeout=settings.keepalive_timeout,
-        request_body_timeout=settings.request_body_timeout,
         # A bounded grace period: sockets are closed with 1001 at once, plain requests get a few seconds.
         shutdown_timeout=5,
     )

@@ -13,6 +13,7 @@ from app.api.openapi import setup_openapi
 from app.keys import FEED, SETTINGS
 from app.market.feed import MarketFeed
 from app.market.simulation import SimulatedFeed
+from app.server import body_deadline
 from app.settings import Settings
 from app.web.headers import setup_headers
 from app.web.page import setup_web
@@ -23,7 +24,11 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Application:
     """The whole server; `feed` defaults to the market simulation."""
-    app = web.Application(middlewares=[error_middleware, validation_middleware])
+    app = web.Application(
+        # The body deadline reads the body before validation does, inside the error middleware, so that its
+        # refusals (413, a body that does not decode) are JSON like every other error.
+        middlewares=[error_middleware, body_deadline(settings.request_body_timeout), validation_middleware]
+    )
     app[SETTINGS] = settings
     app[FEED] = feed or SimulatedFeed(
         intraday_days=settings.market_intraday_days, cache_blocks=settings.market_cache_blocks

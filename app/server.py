@@ -2,9 +2,10 @@
 
 - `ConnectionLimits` bounds the open connections in all and per client address; an excess connection is
   reset at accept time, before aiohttp builds anything for it.
-- `body_deadline` gives a request's body a deadline (a client that announces a large body and goes silent
-  is answered 408 and disconnected); aiohttp's keep-alive timeout closes idle connections and those whose
-  request headers never complete (aiohttp counts them as idle).
+- `body_deadline`, a middleware that `create_app` installs, gives a request's body a deadline (a client that
+  announces a large body and goes silent is answered 408 and disconnected) and answers a body that does not
+  decode with 400; aiohttp's keep-alive timeout closes idle connections and those whose request headers
+  never complete (aiohttp counts them as idle).
 - `RepeatFilter` logs a repeated error once per interval with a count, never once per event.
 - `serve` runs it all until SIGINT or SIGTERM, as `python -m app` does.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,6 @@ class ServeOptions:
     max_connections: int
     max_connections_per_client: int
     keepalive_timeout: float
-    request_body_timeout: float
     shutdown_timeout: float = 5.0
 
 
@@ -146,6 +147,17 @@ class LimitedSite(web.BaseSite):
         )
 
 
+async def _answer_and_close(request: web.Request, status: int, detail: str) -> web.StreamResponse:
+    """Send `{"detail"}` with `status` and close the connection, leaving the rest of the body unread."""
+    response = web.json_response({"detail": detail}, status=status)
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
 def body_deadline(timeout: float) -> Middleware:
     """Middleware: a request's body must arrive within `timeout` seconds of its headers, else 408 and the
     connection closes. The body is read here (at most the app's client_max_size) and kept for the handler."""
@@ -157,14 +169,12 @@ def body_deadline(timeout: float) -> Middleware:
                 async with asyncio.timeout(timeout):
                     await request.read()
             except TimeoutError:
-                response = web.json_response({"detail": f"request body not received within {timeout:g} s"}, status=408)
-                response.force_close()
-                await response.prepare(request)
-                await response.write_eof()
-                # Closed here: aiohttp would otherwise linger, waiting for the rest of the body from a silent client.
-                if request.transport is not None:
-                    request.transport.close()
-                return response
+                # Closed at once: aiohttp would otherwise linger, waiting for the rest of the body from a silent client.
+                return await _answer_and_close(request, 408, f"request body not received within {timeout:g} s")
+            except RequestPayloadError:
+                # A body that cannot be decoded (Content-Encoding gzip over plain bytes, a truncated chunk). Answered
+                # and closed here: aiohttp would otherwise read on, fail again and log it as an unhandled error.
+                return await _answer_and_close(request, 400, "Malformed request body: it does not decode")
             except ConnectionResetError:
                 if request.transport is not None and not request.transport.is_closing():
                     raise
@@ -230,8 +240,6 @@ async def serve(app: web.Application, options: ServeOptions) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    # Outermost: the middlewares after it (request validation) read the body too.
-    app.middlewares.insert(0, body_deadline(options.request_body_timeout))
     runner = web.AppRunner(
         app,
         access_log=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 
@@ -108,6 +109,20 @@ async def test_oversized_body_is_a_json_413(client: Client) -> None:
     )
     assert response.status == 413
     assert (await response.json())["detail"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_is_a_json_400_not_an_error(
+    client: Client, encoding: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await client.post(
+        "/api/v1/datafeed/quotes",
+        data=b"junk, not compressed",
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+    )
+    assert response.status == 400
+    assert "body" in (await response.json())["detail"].lower()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 @pytest.mark.parametrize(
