@@ -214,7 +214,14 @@ export class Datafeed {
     const since = this._newestFetched.get(topic) ?? null;
     this._newestFetched.delete(topic);
     this._listeners.set(listenerGuid, { topic, symbol, resolution, onTick, onReset: onResetCacheNeeded, since, lastTime: null });
-    if (this._topicListeners(topic).length === 1) this._subscribe(topic);
+    if (this._topicListeners(topic).length === 1) {
+      this._subscribe(topic);
+    } else if (since !== null) {
+      // The server answers a second subscribe to a held topic with ok and nothing else, so the newcomer's
+      // bars since `since` come from subscribing again; the listeners already there ignore what they hold.
+      this._send("bars.unsubscribe", { symbol, resolution: normaliseResolution(resolution) });
+      this._subscribe(topic);
+    }
     this._connect();
   }
 

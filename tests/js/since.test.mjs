@@ -52,6 +52,33 @@ test("a bar that closes between getBars and subscribeBars reaches the listener w
   }
 });
 
+test("a second listener of a followed topic also gets the bar that closed since its history", { timeout: 120_000 }, async () => {
+  const server = await startServer(ENV);
+  const datafeed = new Datafeed({ baseUrl: server.baseUrl });
+  try {
+    const first = listen(datafeed, BTC, "1", "first");
+    await first.until(() => true, "the first listener's first update");
+    const boundary = minuteOf(Date.now() + 5_000) + MINUTE_MS;
+    await until(boundary - 2_000);
+    const periodParams = { from: (boundary - 10 * MINUTE_MS) / 1000, to: boundary / 1000, countBack: 5, firstDataRequest: true };
+    const history = await call((resolve, reject) => datafeed.getBars(BTC, "1", periodParams, resolve, reject), "getBars");
+    const partial = history[history.length - 1];
+    assert.equal(partial.time, boundary - MINUTE_MS, "the newest bar of history is still forming");
+    await until(boundary + 1_000);
+
+    const second = listen(datafeed, BTC, "1", "second");
+    const ticks = await second.until((bar) => bar.time >= boundary, "the second listener's update of the new minute");
+    const [final] = await servedBars(server.baseUrl, "BTCUSD", "1", boundary - MINUTE_MS, boundary);
+    assert.deepEqual(ticks[0], final, "the second listener's first tick is that bar, final");
+    const firstTimes = first.ticks.map((bar) => bar.time);
+    assert.deepEqual(firstTimes, [...firstTimes].sort((a, b) => a - b), "the first listener never goes back in time");
+    assert.deepEqual(first.ticks.filter((bar) => bar.time === final.time).at(-1), final);
+  } finally {
+    datafeed.close();
+    await server.stop();
+  }
+});
+
 test("a since too far back for a replay resets the listener's cache and follows the topic from now", { timeout: 60_000 }, async () => {
   const server = await startServer(ENV);
   const datafeed = new Datafeed({ baseUrl: server.baseUrl });
