@@ -91,14 +91,18 @@ def search(feed: MarketFeed, text: str, symbol_type: str, exchange: str, limit: 
 
 
 def quote(feed: MarketFeed, symbol: str) -> dict[str, Any]:
-    """One entry of a quotes answer: `s` ok with values, or error for an unknown symbol."""
+    """One entry of a quotes answer: `s` ok with values, or error for an unknown symbol.
+
+    `n` is the symbol as requested (`NASDAQ:AAPL` stays `NASDAQ:AAPL`): TradingView matches quotes to its
+    requests by that name (UDF specification, quotes).
+    """
     instrument = feed.instrument(symbol)
     if instrument is None:
         return {"s": "error", "n": symbol, "v": {"error": f"Unknown symbol: {symbol}"}}
     q = feed.quote(instrument.symbol)
     return {
         "s": "ok",
-        "n": instrument.symbol,
+        "n": symbol,
         "v": {
             "lp": q.last,
             "ask": q.ask,
