@@ -80,7 +80,7 @@ class Broadcaster:
         self._last_sent[topic] = bar.time
         return Catchup(closed, update_frame(topic, bar.json))
 
-    def check_since(self, topic: Topic, since: int) -> None:
+    async def check_since(self, topic: Topic, since: int) -> None:
         """TopicError when more than MAX_REPLAY_BARS bars of `topic`, the forming one too, have `time >= since` (ms)."""
         now = self._feed.now()
         # Bars never outnumber half as many nominal periods (months, short session bars), so a recent
@@ -88,7 +88,7 @@ class Broadcaster:
         if since >= (now - MAX_REPLAY_BARS // 2 * topic.resolution.seconds) * 1000:
             return
         end = int(now) + 1
-        newest = self._feed.history(topic.symbol, topic.resolution, end, end, MAX_REPLAY_BARS + 1).bars
+        newest = (await self._feed.load_history(topic.symbol, topic.resolution, end, end, MAX_REPLAY_BARS + 1)).bars
         if len(newest) > MAX_REPLAY_BARS and newest[0].time >= since:
             raise TopicError(
                 f"since is more than {MAX_REPLAY_BARS} bars back: load older bars from {DATAFEED_PREFIX}/bars"
@@ -102,6 +102,11 @@ class Broadcaster:
         even while the market is closed. Nothing awaits once the frames are made, so the caller subscribes
         the newcomer before the next tick and per topic `time` never goes back for it.
         """
+        if since is not None:
+            # The replay's bars are generated off the event loop first; what follows reads them from the cache,
+            # so nothing awaits between the frames being made and the newcomer joining.
+            start = -(-since // 1000)
+            await self._feed.load_history(topic.symbol, topic.resolution, start, int(self._feed.now()) + 1, 0)
         catchup = self.catch_up(topic)
         while catchup.closed is not None:
             # Those already there see the bar's final state first; a bar may close during that publish.

@@ -121,7 +121,7 @@ async def _subscribe(
         topic = _subscribable(request, connection, symbol, resolution)
         held = topic in connection.topics
         if since is not None and not held:
-            broadcaster.check_since(topic, since)
+            await broadcaster.check_since(topic, since)
     except TopicError as error:
         await connection.ws.send_str(
             protocol.reply(protocol.SUBSCRIBE_RESPONSE, protocol.refused(symbol, resolution, str(error)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -140,3 +142,45 @@ async def test_an_invalid_since_is_an_invalid_payload(make_client: Connect, sinc
         await send(ws, "bars.subscribe", symbol="BTCUSD", since=since)
         await ws.receive(timeout=5)
         assert ws.close_code == 1003
+
+
+async def test_a_subscriber_keeps_receiving_while_another_client_replays_cold_history(make_client: Connect) -> None:
+    # A clock 60x fast, so the forming bar changes (and is sent) every few ticks.
+    origin, started = FROZEN_NOW - FROZEN_NOW % 60 + 5, time.monotonic()
+    feed = SimulatedFeed(clock=lambda: origin + (time.monotonic() - started) * 60)
+    client = await make_client(feed=feed, bar_broadcaster_interval=0.01)
+    # Replays of about 990 bars each, cold: together a second or more of generation.
+    topics = [("AAPL", "1", 60), ("EURUSD", "5", 300), ("ETHUSD", "60", 3_600), ("MSFT", "15", 900)]
+    topics += [("GOOGL", "240", 14_400), ("USDJPY", "1", 60), ("NVDA", "30", 1_800), ("GBPUSD", "15", 900)]
+    async with client.ws_connect(WS_PATH) as watcher, client.ws_connect(WS_PATH) as replayer, asyncio.timeout(120):
+        await send(watcher, "bars.subscribe", symbol="BTCUSD", resolution="1")
+        assert (await receive(watcher))["payload"]["status"] == "ok"
+        for symbol, resolution, seconds in topics:
+            since = (int(feed.now()) - 990 * seconds) * 1000
+            await send(replayer, "bars.subscribe", symbol=symbol, resolution=resolution, since=since)
+        await send(replayer, "ping")
+
+        async def replayed() -> list[str]:
+            """Types of the frames the replaying client received until its pong: it comes after every replay."""
+            types = []
+            while (body := await receive(replayer))["type"] != "pong":
+                assert body["type"] == "bars.update" or body["payload"]["status"] == "ok", body
+                types.append(body["type"])
+            return types
+
+        replays = asyncio.ensure_future(replayed())
+        times: list[int] = []
+        while not replays.done():
+            receiving = asyncio.ensure_future(watcher.receive())
+            await asyncio.wait((receiving, replays), return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                receiving.cancel()
+                break
+            body = receiving.result().json()
+            assert body["type"] == "bars.update"
+            times.append(body["payload"]["time"])
+        received = await replays
+        assert received.count("bars.subscribe.response") == len(topics)
+        assert received.count("bars.update") > 100 * len(topics), "every replay arrived"
+    assert times == sorted(times), "updates arrive in order"
+    assert len(times) >= 20, f"only {len(times)} updates while the replays were generated"
