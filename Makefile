@@ -71,6 +71,7 @@ bench: $(DEV) $(NODE_DEV) chromium
 	$(BIN)/python bench/ws_fanout.py
 	$(BIN)/python bench/ws_capacity.py
 	$(BIN)/python bench/abuse.py
+	$(BIN)/python bench/history_load.py
 	$(BIN)/python bench/page.py
 	$(BIN)/python bench/fidelity.py
 
