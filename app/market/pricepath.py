@@ -130,6 +130,10 @@ class PricePath:
         """True when every day up to the one containing `at` (UTC seconds) is generated, so bars are cheap."""
         return len(self._days) > (at - self.epoch) // DAY
 
+    def prepare_days(self, at: float) -> None:
+        """Generate every day up to the one containing `at` (UTC seconds), traded yet or not."""
+        self.day(int((at - self.epoch) // DAY))
+
     def _next_day(self, index: int) -> TickBar | None:
         inst = self.instrument
         day_start = self.epoch + index * DAY

@@ -137,7 +137,11 @@ class SimulatedFeed:
     ) -> History:
         """`history`; raises _NotCachedError when it would generate more bars than `inline` allows (None: any)."""
         path = self._path(symbol)
-        if inline is not None and not path.days_ready(self.now()):
+        if inline is None:
+            # Today's day too, even before it trades (a stock before the open): later requests then find every
+            # day ready and are served on the event loop.
+            path.prepare_days(self.now())
+        elif not path.days_ready(self.now()):
             raise _NotCachedError
         grid = grid_for(path.instrument.hours, resolution)
         now = self.now()

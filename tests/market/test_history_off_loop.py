@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
 import time
 from typing import Any
 
@@ -85,3 +86,12 @@ async def test_history_from_the_generator_thread_and_from_the_cache_is_the_histo
     assert all(history.bars for history in expected)
     assert generated == expected
     assert cached == expected
+
+
+def test_once_history_is_served_a_warm_request_needs_no_generation_even_before_the_open() -> None:
+    """A stock's day walk reaches today even while today has not traded yet (before the NYSE open), so a
+    repeated request is served from the cache on the event loop instead of going to the generator thread."""
+    monday_before_open = calendar.timegm((2026, 11, 30, 13, 0, 0))  # 08:00 in New York
+    feed = SimulatedFeed(clock=lambda: monday_before_open)
+    feed.history("AAPL", Resolution.M1, monday_before_open - 3 * 86_400, monday_before_open, 300)
+    assert feed._path("AAPL").days_ready(monday_before_open)
