@@ -129,6 +129,23 @@ async def updates(ws: ClientWebSocketResponse, count: int) -> list[Frame]:
     pytest.fail(f"{len(found)} of {count} updates, among too many other messages")
 
 
+async def update_times_until(ws: ClientWebSocketResponse, done: asyncio.Future[Any]) -> list[int]:
+    """The `time` of every `bars.update` that `ws` receives until `done` completes (it is not awaited here)."""
+    times: list[int] = []
+    while not done.done():
+        receiving = asyncio.ensure_future(ws.receive())
+        await asyncio.wait((receiving, done), return_when=asyncio.FIRST_COMPLETED)
+        if not receiving.done():
+            receiving.cancel()
+            break
+        message = receiving.result()
+        assert message.type is WSMsgType.TEXT, message
+        body = message.json()
+        assert body["type"] == "bars.update", body
+        times.append(body["payload"]["time"])
+    return times
+
+
 async def closed_with(ws: ClientWebSocketResponse) -> tuple[int | None, str]:
     """Read until the server's close frame; its code and reason."""
     for _ in range(10_000):

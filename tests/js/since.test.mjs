@@ -27,18 +27,27 @@ function listen(datafeed, info, resolution, guid, onReset) {
   };
 }
 
+/**
+ * BTCUSD 1-minute history loaded 2 s before a minute boundary (at least 5 s away), then the boundary passed:
+ * `{boundary, partial}`, the newest bar of history being the minute that has closed since, with its values
+ * as they were.
+ */
+async function historyAcrossABoundary(datafeed) {
+  const boundary = minuteOf(Date.now() + 5_000) + MINUTE_MS;
+  await until(boundary - 2_000);
+  const periodParams = { from: (boundary - 10 * MINUTE_MS) / 1000, to: boundary / 1000, countBack: 5, firstDataRequest: true };
+  const history = await call((resolve, reject) => datafeed.getBars(BTC, "1", periodParams, resolve, reject), "getBars");
+  const partial = history[history.length - 1];
+  assert.equal(partial.time, boundary - MINUTE_MS, "the newest bar of history is still forming");
+  await until(boundary + 1_000);
+  return { boundary, partial };
+}
+
 test("a bar that closes between getBars and subscribeBars reaches the listener with its final values", { timeout: 120_000 }, async () => {
   const server = await startServer(ENV);
   const datafeed = new Datafeed({ baseUrl: server.baseUrl });
   try {
-    // A boundary at least 5 s away, so that history is loaded before it.
-    const boundary = minuteOf(Date.now() + 5_000) + MINUTE_MS;
-    await until(boundary - 2_000);
-    const periodParams = { from: (boundary - 10 * MINUTE_MS) / 1000, to: boundary / 1000, countBack: 5, firstDataRequest: true };
-    const history = await call((resolve, reject) => datafeed.getBars(BTC, "1", periodParams, resolve, reject), "getBars");
-    const partial = history[history.length - 1];
-    assert.equal(partial.time, boundary - MINUTE_MS, "the newest bar of history is still forming");
-    await until(boundary + 1_000);
+    const { boundary, partial } = await historyAcrossABoundary(datafeed);
 
     const listener = listen(datafeed, BTC, "1", "across");
     const ticks = await listener.until((bar) => bar.time >= boundary, "an update of the new minute");
@@ -58,13 +67,7 @@ test("a second listener of a followed topic also gets the bar that closed since 
   try {
     const first = listen(datafeed, BTC, "1", "first");
     await first.until(() => true, "the first listener's first update");
-    const boundary = minuteOf(Date.now() + 5_000) + MINUTE_MS;
-    await until(boundary - 2_000);
-    const periodParams = { from: (boundary - 10 * MINUTE_MS) / 1000, to: boundary / 1000, countBack: 5, firstDataRequest: true };
-    const history = await call((resolve, reject) => datafeed.getBars(BTC, "1", periodParams, resolve, reject), "getBars");
-    const partial = history[history.length - 1];
-    assert.equal(partial.time, boundary - MINUTE_MS, "the newest bar of history is still forming");
-    await until(boundary + 1_000);
+    const { boundary } = await historyAcrossABoundary(datafeed);
 
     const second = listen(datafeed, BTC, "1", "second");
     const ticks = await second.until((bar) => bar.time >= boundary, "the second listener's update of the new minute");

@@ -7,12 +7,10 @@ import calendar
 import time
 from typing import Any
 
-from aiohttp import WSMsgType
-
 from app.market.resolutions import Resolution
 from app.market.simulation import SimulatedFeed
 from app.paths import WS_PATH
-from tests.conftest import FROZEN_NOW, Connect, reply, send
+from tests.conftest import FROZEN_NOW, Connect, reply, send, update_times_until
 
 MINUTES = 5000
 # Updates that must arrive while the cold requests are pending. A loop blocked by them delivers about one per
@@ -47,18 +45,7 @@ async def test_a_subscriber_keeps_receiving_in_order_while_cold_history_is_gener
         requests: asyncio.Future[list[list[dict[str, Any]]]] = asyncio.gather(
             *(cold(symbol) for symbol in ("AAPL", "EURUSD", "ETHUSD"))
         )
-        times: list[int] = []
-        while not requests.done():
-            receiving = asyncio.ensure_future(ws.receive())
-            await asyncio.wait((receiving, requests), return_when=asyncio.FIRST_COMPLETED)
-            if not receiving.done():
-                receiving.cancel()
-                break
-            message = receiving.result()
-            assert message.type is WSMsgType.TEXT, message
-            body = message.json()
-            assert body["type"] == "bars.update"
-            times.append(body["payload"]["time"])
+        times = await update_times_until(ws, requests)
         answers = await requests
     assert [len(bars) for bars in answers] == [MINUTES] * 3
     for bars in answers:

@@ -11,7 +11,7 @@ from aiohttp import ClientWebSocketResponse
 
 from app.market.simulation import SimulatedFeed
 from app.paths import WS_PATH
-from tests.conftest import FROZEN_NOW, Connect, Frame, fetch_bars, receive, send
+from tests.conftest import FROZEN_NOW, Connect, Frame, fetch_bars, receive, send, update_times_until
 
 MINUTE_MS = 60_000
 # Frames come only from subscriptions: the broadcaster would tick once an hour.
@@ -169,16 +169,7 @@ async def test_a_subscriber_keeps_receiving_while_another_client_replays_cold_hi
             return types
 
         replays = asyncio.ensure_future(replayed())
-        times: list[int] = []
-        while not replays.done():
-            receiving = asyncio.ensure_future(watcher.receive())
-            await asyncio.wait((receiving, replays), return_when=asyncio.FIRST_COMPLETED)
-            if not receiving.done():
-                receiving.cancel()
-                break
-            body = receiving.result().json()
-            assert body["type"] == "bars.update"
-            times.append(body["payload"]["time"])
+        times = await update_times_until(watcher, replays)
         received = await replays
         assert received.count("bars.subscribe.response") == len(topics)
         assert received.count("bars.update") > 100 * len(topics), "every replay arrived"
