@@ -1,40 +1,63 @@
-"""`python -m app [--host H] [--port P]`: serve Trading Pro."""
+"""`trading-pro`, `python -m app` or `python trading-pro.pyz` [--host H] [--port P] [--workers N]: serve Trading Pro."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import os
 import sys
+from argparse import Namespace
 
-from app.main import create_app
+from app.cli import parse_args
+from app.observability.logs import setup_logging
 from app.server import ServeOptions, install_repeat_filter, serve
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, load_settings
+from app.workers import run_workers, shared_metrics_dir
+
+# The platform's grace period between SIGTERM and SIGKILL is 30 s (Heroku's, Kubernetes' default): sockets are
+# closed with 1001 at once, requests in flight get up to this long to finish, leaving room for the exit.
+SHUTDOWN_TIMEOUT = 25.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m app", description="Serve Trading Pro.")
-    parser.add_argument("--host", help="listen address (default: HOST or config/defaults.toml)")
-    parser.add_argument("--port", help="listen port (default: PORT or config/defaults.toml)")
-    args = parser.parse_args()
-    overrides = {name: value for name, value in (("HOST", args.host), ("PORT", args.port)) if value is not None}
-    try:
-        settings = load_settings(os.environ | overrides)
-    except SettingsError as error:
-        sys.exit(f"Configuration error: {error}")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_repeat_filter(settings.log_repeat_interval)
+def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
+    """Build the application and serve it in this process until SIGINT or SIGTERM."""
+    # Imported here, not above: with several workers the parent first sets up the environment (the metrics
+    # directory) that the application's modules read when they are imported.
+    from app.main import create_app
+
     options = ServeOptions(
         host=settings.host,
         port=settings.port,
         max_connections=settings.max_connections,
         max_connections_per_client=settings.max_connections_per_client,
         keepalive_timeout=settings.keepalive_timeout,
-        # A bounded grace period: sockets are closed with 1001 at once, plain requests get a few seconds.
-        shutdown_timeout=5,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        reuse_port=reuse_port,
     )
     asyncio.run(serve(create_app(settings), options))
+
+
+def configure(args: Namespace) -> Settings:
+    """The settings (the environment with the options on top) and logging; exits on a bad setting."""
+    overrides = {name: value for name, value in (("HOST", args.host), ("PORT", args.port)) if value is not None}
+    try:
+        settings = load_settings(os.environ | overrides)
+    except SettingsError as error:
+        sys.exit(f"Configuration error: {error}")
+    setup_logging(settings.log_level, settings.log_format)
+    install_repeat_filter(settings.log_repeat_interval)
+    return settings
+
+
+def main() -> None:
+    args = parse_args()
+    if args.workers == 1:
+        serve_one(configure(args))
+        return
+    # The workers' metrics directory is set up first: it is a setting, read with the others.
+    with shared_metrics_dir():
+        settings = configure(args)
+        status = run_workers(args.workers, lambda: serve_one(settings, reuse_port=True))
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,15 @@
   decode with 400; aiohttp's keep-alive timeout closes idle connections and those whose request headers
   never complete (aiohttp counts them as idle).
 - `RepeatFilter` logs a repeated error once per interval with a count, never once per event.
-- `serve` runs it all until SIGINT or SIGTERM, as `python -m app` does.
+- `serve` runs it all until SIGINT or SIGTERM, as `python -m app` does; as one of several workers it shares the
+  port (SO_REUSEPORT) and names itself in an `X-Worker` header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import resource
 import signal
 import time
@@ -44,6 +46,8 @@ class ServeOptions:
     max_connections_per_client: int
     keepalive_timeout: float
     shutdown_timeout: float = 5.0
+    # One of several workers on the port (SO_REUSEPORT); each answer then names its process in `X-Worker`.
+    reuse_port: bool = False
 
 
 class ConnectionLimits:
@@ -125,13 +129,16 @@ class _Gate(asyncio.Protocol):
 class LimitedSite(web.BaseSite):
     """A TCP site whose accepted connections pass `ConnectionLimits` first."""
 
-    __slots__ = ("_host", "_limits", "_port")
+    __slots__ = ("_host", "_limits", "_port", "_reuse_port")
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, limits: ConnectionLimits) -> None:
+    def __init__(
+        self, runner: web.AppRunner, host: str, port: int, limits: ConnectionLimits, *, reuse_port: bool = False
+    ) -> None:
         super().__init__(runner, backlog=BACKLOG)
         self._host = host
         self._port = port
         self._limits = limits
+        self._reuse_port = reuse_port
 
     @property
     def name(self) -> str:
@@ -143,7 +150,12 @@ class LimitedSite(web.BaseSite):
         assert server is not None, "the runner is set up before its site starts"
         limits = self._limits
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Gate(limits, server), self._host, self._port, backlog=self._backlog, reuse_address=True
+            lambda: _Gate(limits, server),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=True,
+            reuse_port=self._reuse_port or None,
         )
 
 
@@ -240,6 +252,8 @@ async def serve(app: web.Application, options: ServeOptions) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if options.reuse_port:
+        app.on_response_prepare.append(_name_worker)
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -249,12 +263,17 @@ async def serve(app: web.Application, options: ServeOptions) -> None:
     await runner.setup()
     try:
         limits = connection_limits(options.max_connections, options.max_connections_per_client)
-        site = LimitedSite(runner, options.host, options.port, limits)
+        site = LimitedSite(runner, options.host, options.port, limits, reuse_port=options.reuse_port)
         await site.start()
         log.info("serving on %s", site.name)
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+async def _name_worker(request: web.Request, response: web.StreamResponse) -> None:
+    """Which of several workers answered (its process id): for an operator chasing one worker's fault."""
+    response.headers["X-Worker"] = str(os.getpid())
 
 
 def install_repeat_filter(interval: float) -> None:

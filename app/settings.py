@@ -11,9 +11,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.market.resolutions import Resolution, parse_resolution
+from app.resources import data_folder
 
-DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.toml"
+DEFAULTS_FILE = data_folder("config") / "defaults.toml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 # `CORS_ORIGINS=*`: every origin is allowed.
 ANY_ORIGIN = "*"
 # Browsers leave these ports out of an Origin, so a configured origin drops them too.
@@ -51,6 +53,12 @@ class Settings:
     keepalive_timeout: float
     request_body_timeout: float
     log_repeat_interval: float
+    log_format: str
+    access_log: bool
+    metrics_enabled: bool
+    # prometheus-client's own variable (it reads it at import): a directory shared by worker processes, whose
+    # figures one scrape of any of them then sums. Empty: this process alone.
+    prometheus_multiproc_dir: str
 
 
 def _text(raw: str) -> str:
@@ -115,6 +123,20 @@ def _log_level(raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def _log_format(raw: str) -> str:
+    spelled = raw.strip().lower()
+    if spelled not in LOG_FORMATS:
+        raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+    return spelled
+
+
+def _directory(raw: str) -> str:
+    spelled = raw.strip()
+    if spelled and not Path(spelled).is_dir():
+        raise ValueError("must be an existing directory (or empty)")
+    return spelled
 
 
 def _symbols(raw: str) -> tuple[str, ...]:
@@ -186,6 +208,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "keepalive_timeout": _positive_float,
     "request_body_timeout": _positive_float,
     "log_repeat_interval": _positive_float,
+    "log_format": _log_format,
+    "access_log": _bool,
+    "metrics_enabled": _bool,
+    "prometheus_multiproc_dir": _directory,
 }
 
 

@@ -1,7 +1,7 @@
 """The rooms of `app/` and what each may import, read from the source (every import statement, however deep).
 
 A room is a package of `app/`; neutral ground is a handful of modules every room may use. `main.py` and
-`__main__.py` wire the rooms together and may import anything.
+`__main__.py` (with `cli.py`, its command line) wire the rooms together and may import anything.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parent.parent / "app"
-NEUTRAL = ("app.settings", "app.keys", "app.paths", "app.responses", "app.stats")
-WIRING = ("app.main", "app.__main__")
+NEUTRAL = ("app.settings", "app.keys", "app.paths", "app.responses", "app.stats", "app.resources")
+WIRING = ("app.main", "app.__main__", "app.cli")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,13 @@ RULES = (
     Rule("app.api", ("app.market", "app.schemas", *NEUTRAL), "api/ never imports ws/ or web/"),
     Rule("app.ws", ("app.market", "app.schemas", *NEUTRAL), "ws/ never imports api/ or web/"),
     Rule("app.web", ("app.market", "app.schemas", *NEUTRAL), "web/ never imports api/ or ws/"),
+    Rule(
+        "app.observability",
+        ("app.market", *NEUTRAL),
+        "observability/ reads the other rooms' figures through neutral ground: it never imports api/, ws/ or web/",
+    ),
     Rule("app.server", (), "server.py imports nothing of app: it is given its limits as numbers"),
+    Rule("app.workers", (), "workers.py imports nothing of app: it is given the worker to run"),
     Rule("neutral ground", ("app.market", *NEUTRAL), "neutral ground loads no room but market/", type_only_exempt=True),
 )
 

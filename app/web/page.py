@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
@@ -11,12 +9,9 @@ from aiohttp import web
 from app.keys import FEED
 from app.market.resolutions import Resolution, parse_resolution
 from app.paths import API_INDEX
+from app.resources import data_folder
 from app.responses import json_response
 from app.web.vendor import serve_folder, setup_vendor
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "static"
 
 routes = web.RouteTableDef()
 
@@ -51,7 +46,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 def setup_web(app: web.Application) -> None:
     """Templates, the page route and the static files."""
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(data_folder("templates")), autoescape=True)
     app.router.add_routes(routes)
-    serve_folder(app, "/static", STATIC)
+    serve_folder(app, "/static", data_folder("static"))
     setup_vendor(app)

@@ -1,5 +1,5 @@
-"""Static folders: our own and the browser libraries from node_modules (installed by `npm ci`; never
-committed, never a CDN)."""
+"""Static folders: our own, and the browser libraries that `npm ci` installs (never committed, never a CDN),
+from node_modules in a checkout or from the installed package's bundle (app.resources)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,11 @@ import logging
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from app.resources import VENDOR, VENDOR_PACKAGES, vendor_files
 
 log = logging.getLogger(__name__)
-NODE_MODULES = Path(__file__).resolve().parent.parent.parent / "node_modules"
-
-# URL prefix -> npm package folder.
-PACKAGES = {
-    "/vendor/swagger-ui": "swagger-ui-dist",
-    "/vendor/asyncapi": "@asyncapi/react-component",
-    "/vendor/lightweight-charts": "lightweight-charts/dist",
-}
 
 
 def serve_folder(app: web.Application, prefix: str, folder: Path) -> None:
@@ -41,16 +36,26 @@ def serve_folder(app: web.Application, prefix: str, folder: Path) -> None:
     app.router.add_get(f"{prefix}/{{path:.+}}", static_file)
 
 
-def setup_vendor(app: web.Application, node_modules: Path = NODE_MODULES) -> None:
-    """Serve each package that is installed; say once which are missing and how to get them."""
+def setup_vendor(app: web.Application) -> None:
+    """Serve each library's files at /vendor/<library>/<file> when all are installed; say once which are not."""
     missing = []
-    for prefix, package in PACKAGES.items():
-        folder = node_modules / package
-        if folder.is_dir():
-            serve_folder(app, prefix, folder)
-        else:
-            missing.append(package)
+    for library in VENDOR:
+        found = vendor_files(library)
+        if found is None:
+            missing.append(VENDOR_PACKAGES[library])
+            continue
+        for name, path in found.items():
+            app.router.add_get(f"/vendor/{library}/{name}", _file_handler(path))
     if missing:
         log.warning(
-            "Not installed: %s. Run `npm ci` (make run does) for the chart and documentation pages.", ", ".join(missing)
+            "Not installed: %s. The pages that need them say so. In a checkout run `npm ci` (make run does); "
+            "a package built without node_modules lacks them: build it after `npm ci`.",
+            ", ".join(missing),
         )
+
+
+def _file_handler(path: Path) -> Handler:
+    async def vendor_file(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(path)
+
+    return vendor_file

@@ -1,0 +1,119 @@
+"""The command line that `trading-pro`, `python -m app` and the one file share: its options, and a help that
+lists every setting with its default and meaning, read from the Settings fields and config/defaults.toml (so a
+new setting shows up in the help without anyone editing it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import textwrap
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from app.settings import DEFAULTS_FILE, Settings
+
+_KEY = re.compile(r"^([A-Z][A-Z0-9_]*)\s*=")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingDoc:
+    """One environment variable: its default as the defaults file spells it, and the comment that explains it."""
+
+    name: str
+    default: str
+    description: str
+
+
+def _comments(text: str) -> dict[str, str]:
+    """NAME -> the comment block above it; keys that follow one another without a blank line share one block."""
+    described: dict[str, str] = {}
+    block: list[str] = []
+    previous = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            block, previous = [], ""
+        elif stripped.startswith("#"):
+            if previous:
+                block, previous = [], ""
+            block.append(stripped.lstrip("#").strip())
+        elif match := _KEY.match(stripped):
+            previous = " ".join(block) if block else previous
+            described[match.group(1)] = previous
+            block = []
+    return described
+
+
+def _spelled(value: object) -> str:
+    """A TOML value as an environment variable would spell it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def setting_docs(defaults_file: Path = DEFAULTS_FILE) -> list[SettingDoc]:
+    """Every setting of `Settings`, in field order, with its default and description."""
+    text = defaults_file.read_text()
+    defaults = tomllib.loads(text)
+    comments = _comments(text)
+    docs = []
+    for field in fields(Settings):
+        name = field.name.upper()
+        docs.append(SettingDoc(name, _spelled(defaults.get(name, "")), comments.get(name, "")))
+    return docs
+
+
+def _epilog() -> str:
+    lines = [
+        "environment variables (each overrides the default shown; an option above overrides its variable):",
+    ]
+    for doc in setting_docs():
+        lines.append(f"  {doc.name}  (default: {doc.default!r})")
+        if doc.description:
+            lines.append(textwrap.fill(doc.description, 100, initial_indent=" " * 6, subsequent_indent=" " * 6))
+    lines += [
+        "",
+        "HOST's default, 0.0.0.0, lets a platform that sets PORT (Heroku and the like) route to the server.",
+        "With --workers above 1 and PROMETHEUS_MULTIPROC_DIR unset, the workers share a temporary directory",
+        "made for the run and removed at exit.",
+    ]
+    return "\n".join(lines)
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def program_name(argv0: str) -> str:
+    """How the user started us, for the usage line: `python -m app`, `trading-pro` or `trading-pro.pyz`."""
+    name = os.path.basename(argv0)
+    return "python -m app" if name in ("__main__.py", "-m") else name or "trading-pro"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Options (`host`, `port`: str or None; `workers`: int); `--help` prints every setting and exits."""
+    parser = argparse.ArgumentParser(
+        prog=program_name(sys.argv[0]),
+        description="Serve Trading Pro: the chart page, its documentation, the REST, UDF and WebSocket APIs.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="listen address; overrides HOST")
+    parser.add_argument("--port", help="listen port; overrides PORT")
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="server processes sharing the port (SO_REUSEPORT), each serving the same data (default: 1)",
+    )
+    return parser.parse_args(argv)
