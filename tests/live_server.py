@@ -1,5 +1,5 @@
-"""`python -m app` as a real process on a local port: the one helper that pytest, the Node tests and the
-benchmarks use to start a server.
+"""`python -m app` (or another command that takes its flags) as a real process on a local port: the one helper
+that pytest, the Node tests and the benchmarks use to start a server.
 
 From Python: `start(env)` or `with serving(env) as server:` gives a `LiveServer` once its health check
 answers; `server.restart()` brings it back on the same port (a client then reconnects to the same URL).
@@ -83,7 +83,7 @@ def _server_preexec(cpu: int | None, fd_limit: int | None) -> Callable[[], None]
 
 
 class LiveServer:
-    """A running `python -m app`; its output goes to a log file whose tail explains any failure."""
+    """A running `python -m app` (or `command`); its output goes to a log file whose tail explains any failure."""
 
     def __init__(
         self,
@@ -93,8 +93,14 @@ class LiveServer:
         cpu: int | None = None,
         fd_limit: int | None = None,
         args: Sequence[str] | None = None,
+        command: Sequence[str] | None = None,
+        cwd: Path | None = None,
+        inherit_env: bool = True,
     ) -> None:
         self.env = dict(env)
+        self.command = list(command) if command is not None else [sys.executable, "-m", "app"]
+        self.cwd = cwd or ROOT
+        self.inherit_env = inherit_env
         self.port = port
         self.cpu = cpu
         self.fd_limit = fd_limit
@@ -119,12 +125,11 @@ class LiveServer:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         flags = ("--host", HOST, "--port", str(self.port)) if self.args is None else self.args
-        command = [sys.executable, "-m", "app", *flags]
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=os.environ | self.env,
+                [*self.command, *flags],
+                cwd=self.cwd,
+                env=os.environ | self.env if self.inherit_env else self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -188,17 +193,31 @@ def start(
     cpu: int | None = None,
     fd_limit: int | None = None,
     args: Sequence[str] | None = None,
+    command: Sequence[str] | None = None,
+    cwd: Path | None = None,
+    inherit_env: bool = True,
     timeout: float = STARTUP_TIMEOUT,
 ) -> LiveServer:
     """A server with `env` on top of this process's environment, once healthy.
 
     `port=None` picks a free port (retried if it gets taken meanwhile); `cpu` pins the server to one
     core; `fd_limit` raises its descriptor limit; `args` replaces the `--host/--port` flags (then `env`
-    must name the port, as PORT, and `port` must be given).
+    must name the port, as PORT, and `port` must be given); `command` runs another program than
+    `python -m app` (an installed `trading-pro`, `python trading-pro.pyz`) with the same flags, in `cwd`
+    (default: the checkout); `inherit_env=False` gives it `env` alone, not this process's environment.
     """
     attempts = START_ATTEMPTS if port is None else 1
     for attempt in range(attempts):
-        server = LiveServer(env, port or free_port(), cpu=cpu, fd_limit=fd_limit, args=args)
+        server = LiveServer(
+            env,
+            port or free_port(),
+            cpu=cpu,
+            fd_limit=fd_limit,
+            args=args,
+            command=command,
+            cwd=cwd,
+            inherit_env=inherit_env,
+        )
         try:
             server.wait_healthy(timeout)
         except (RuntimeError, TimeoutError):
