@@ -1,5 +1,6 @@
 """The wheel: built from the checkout, installed (not editable) into a fresh virtual environment, and served by
-its `trading-pro` console script from an empty directory, with nothing of the checkout on its path.
+the Procfile's command (its `trading-pro` console script) from an empty directory, with nothing of the checkout
+on its path and only PORT set, as a PaaS runs it.
 
 Offline: the wheel is built with this environment's setuptools (no build isolation) and installed without its
 dependencies; the new environment reaches those through a .pth line naming this environment's site-packages
@@ -9,6 +10,7 @@ dependencies; the new environment reaches those through a .pth line naming this 
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,7 +21,7 @@ import aiohttp
 import pytest
 
 from app.cli import setting_docs
-from tests.live_server import ROOT, LiveServer, start
+from tests.live_server import ROOT, LiveServer, free_port, start
 
 # Building, installing and starting take a few seconds each; a loaded machine may take much longer.
 pytestmark = pytest.mark.timeout(600)
@@ -116,11 +118,21 @@ async def check_serves_everything(server: LiveServer, *, with_libraries: bool = 
             assert bar["low"] <= min(bar["open"], bar["close"]) <= max(bar["open"], bar["close"]) <= bar["high"]
 
 
+def procfile_command() -> list[str]:
+    """The Procfile's `web` command."""
+    (line,) = (line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    return shlex.split(line.removeprefix("web:"))
+
+
 def serve_installed(bin_dir: Path, empty: Path) -> LiveServer:
-    """`trading-pro` from `bin_dir`, run in the empty directory `empty` with a bare environment."""
+    """The Procfile's command with the environment's bin first on PATH, as a PaaS runs it: in an empty
+    directory, with a bare environment that sets PORT and no HOST."""
     empty.mkdir()
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "BAR_BROADCASTER_INTERVAL": "0.2", "LOG_LEVEL": "INFO"}
-    return start(env, command=[str(bin_dir / "trading-pro")], cwd=empty, inherit_env=False)
+    port = free_port()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "PORT": str(port), "BAR_BROADCASTER_INTERVAL": "0.2"}
+    command = procfile_command()
+    command[0] = shutil.which(command[0], path=env["PATH"]) or command[0]
+    return start(env, port=port, args=[], command=command, cwd=empty, inherit_env=False)
 
 
 async def test_the_installed_wheel_serves_everything_from_an_empty_directory(tmp_path: Path) -> None:
@@ -129,11 +141,13 @@ async def test_the_installed_wheel_serves_everything_from_an_empty_directory(tmp
     server = await asyncio.to_thread(serve_installed, bin_dir, tmp_path / "empty")
     try:
         await check_serves_everything(server)
-        # Nothing was read from the checkout, nor written where it ran.
+        # Nothing was written where it ran.
         assert list((tmp_path / "empty").iterdir()) == []
     finally:
         server.stop(keep_log=True)
     assert "Not installed" not in server.final_log
+    # PORT from the platform, on every interface so that its router reaches the process.
+    assert f"serving on http://0.0.0.0:{server.port}" in server.final_log
 
 
 async def test_a_wheel_built_without_the_browser_libraries_serves_the_apis_and_names_what_is_missing(
