@@ -11,8 +11,9 @@ from app.settings import Settings
 from app.stats import BroadcasterStatsSource, FanoutStatsSource
 
 if TYPE_CHECKING:
-    # Neutral ground names the WebSocket room's classes for the type checker only, so a room that
-    # reads a key never loads ws/ through it.
+    # Neutral ground names the rooms' classes for the type checker only, so a room that reads a key never
+    # loads ws/ or observability/ through it.
+    from app.observability.exporter import Exporter
     from app.ws.broadcaster import Broadcaster
     from app.ws.hub import Hub
 
@@ -23,3 +24,5 @@ BROADCASTER: web.AppKey[Broadcaster] = web.AppKey("broadcaster")
 # What other rooms may read of the hub and the broadcaster (the same objects, seen through neutral protocols).
 FANOUT_STATS = web.AppKey("fanout_stats", FanoutStatsSource)
 BROADCASTER_STATS = web.AppKey("broadcaster_stats", BroadcasterStatsSource)
+# The metrics of the app and what fills them (absent when METRICS_ENABLED is false).
+METRICS: web.AppKey[Exporter] = web.AppKey("metrics")

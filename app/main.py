@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp_cors
 from aiohttp import web
 from aiohttp_apispec import validation_middleware
 
@@ -13,6 +14,9 @@ from app.api.openapi import setup_openapi
 from app.keys import FEED, SETTINGS
 from app.market.feed import MarketFeed
 from app.market.simulation import SimulatedFeed
+from app.observability.access_log import access_log_args
+from app.observability.exporter import setup_metrics
+from app.paths import API_PREFIX, WS_PATH
 from app.server import body_deadline
 from app.settings import Settings
 from app.web.headers import setup_headers
@@ -20,6 +24,28 @@ from app.web.page import setup_web
 from app.ws.setup import setup_ws
 
 log = logging.getLogger(__name__)
+# Cross-origin pages may use these (the datafeed module is under /static/js/), for the origins in CORS_ORIGINS.
+CORS_PREFIXES = (f"{API_PREFIX}/", "/static/")
+
+
+def setup_cors(app: web.Application) -> None:
+    """CORS headers and preflight answers (aiohttp-cors) on the REST, UDF and static routes, for CORS_ORIGINS.
+
+    The WebSocket is left out: browsers do not apply CORS to it, its handshake checks the Origin itself.
+    With no origin configured nothing is added, so no cross-origin page may read an answer.
+    """
+    origins = app[SETTINGS].cors_origins
+    if not origins:
+        return
+    # No credentials: the APIs use none, and a credentialed `*` would hand every site the user's cookies.
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+        allow_credentials=False, expose_headers="*", allow_headers="*"
+    )
+    cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))
+    for route in list(app.router.routes()):
+        path = route.resource.canonical if route.resource is not None else ""
+        if path.startswith(CORS_PREFIXES) and path != WS_PATH:
+            cors.add(route)
 
 
 def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Application:
@@ -27,7 +53,8 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
     app = web.Application(
         # The body deadline reads the body before validation does, inside the error middleware, so that its
         # refusals (413, a body that does not decode) are JSON like every other error.
-        middlewares=[error_middleware, body_deadline(settings.request_body_timeout), validation_middleware]
+        middlewares=[error_middleware, body_deadline(settings.request_body_timeout), validation_middleware],
+        handler_args=access_log_args(settings.access_log),
     )
     app[SETTINGS] = settings
     app[FEED] = feed or SimulatedFeed(
@@ -40,4 +67,6 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
     setup_web(app)
     setup_headers(app)
     setup_openapi(app)
+    setup_metrics(app)
+    setup_cors(app)
     return app

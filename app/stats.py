@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
+
+
+class CloseReason(StrEnum):
+    """Why a WebSocket connection ended, as metrics and connection logs name it."""
+
+    # The client closed it or went away.
+    CLIENT = "client"
+    # No client message for WS_HEARTBEAT_INTERVAL seconds.
+    HEARTBEAT = "heartbeat"
+    # Open longer than WS_MAX_CONNECTION_LIFESPAN seconds.
+    LIFESPAN = "lifespan"
+    # Protocol pings went unanswered: a dead TCP peer.
+    PING_TIMEOUT = "ping_timeout"
+    # Updates dropped for longer than WS_SLOW_CLIENT_TIMEOUT seconds.
+    SLOW_CONSUMER = "slow_consumer"
+    # A frame that is not a valid message, of an unknown type, binary, or too large.
+    BAD_FRAME = "bad_frame"
+    # A handshake from a page of a foreign origin, refused before the upgrade.
+    ORIGIN = "origin"
+    # The server is stopping.
+    SHUTDOWN = "shutdown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +45,14 @@ class FanoutStats:
 
 
 @dataclass(frozen=True, slots=True)
+class SocketStats:
+    """Subscriptions per resolution now (`{"1": 120, "1D": 4}`) and connections ended per `CloseReason` since start."""
+
+    subscriptions: Mapping[str, int]
+    closed: Mapping[CloseReason, int]
+
+
+@dataclass(frozen=True, slots=True)
 class BroadcasterStats:
     """The broadcaster's state: whether it is on and running, its interval (seconds), ticks since start."""
 
@@ -32,14 +63,20 @@ class BroadcasterStats:
 
 
 class FanoutStatsSource(Protocol):
-    """Anything that reports `FanoutStats` (the hub)."""
+    """Anything that reports `FanoutStats` and `SocketStats` (the hub)."""
 
     def stats(self) -> FanoutStats:
         """The figures now."""
 
+    def socket_stats(self) -> SocketStats:
+        """Subscriptions and closes now; O(topics)."""
+
 
 class BroadcasterStatsSource(Protocol):
-    """Anything that reports `BroadcasterStats` (the broadcaster)."""
+    """Anything that reports `BroadcasterStats` (the broadcaster), and calls `lag_observer`, when set, after each
+    tick with the seconds from when it was due until its last update was written."""
+
+    lag_observer: Callable[[float], None] | None
 
     def stats(self) -> BroadcasterStats:
         """The figures now."""

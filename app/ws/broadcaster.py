@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import NamedTuple
 
 from app.market.bars import Bar
@@ -49,6 +49,9 @@ class Broadcaster:
         self._last_sent: dict[Topic, int] = {}
         self.running = False
         self.ticks = 0
+        # Called after each tick with its lag: seconds from when the tick was due until its last update was
+        # written (metrics set it). One call per tick, whatever the number of subscribers.
+        self.lag_observer: Callable[[float], None] | None = None
 
     def stats(self) -> BroadcasterStats:
         """Whether it is enabled and running, its interval (seconds) and ticks since start."""
@@ -159,6 +162,8 @@ class Broadcaster:
                     await self.tick(now)
                 except Exception:
                     log.exception("Broadcaster tick failed")
+                if self.lag_observer is not None:
+                    self.lag_observer(loop.time() - next_tick)
                 next_tick = max(next_tick + self.interval, loop.time())
                 await asyncio.sleep(next_tick - loop.time())
         finally:

@@ -8,6 +8,7 @@ import logging
 
 from aiohttp import web
 
+from app.stats import CloseReason
 from app.ws.protocol import Topic
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ class Connection:
 
     __slots__ = (
         "behind_since",
+        "close_reason",
         "dropped",
         "evicted",
         "id",
@@ -26,6 +28,8 @@ class Connection:
         "last_pong_at",
         "opened_at",
         "ping_sent_at",
+        "received",
+        "sent",
         "topics",
         "transport",
         "ws",
@@ -45,6 +49,11 @@ class Connection:
         # Monotonic time since which the client's send buffer has been over the limit, if it is.
         self.behind_since: float | None = None
         self.evicted = False
+        # Why the server ends it, once it decides to (None: the client ended it); for metrics and the log.
+        self.close_reason: CloseReason | None = None
+        # Text messages read from the client, and bar updates written to it (for the connection log).
+        self.received = 0
+        self.sent = 0
 
     def deliver(self, frame: bytes, buffer_limit: int, now: float) -> bool:
         """Write a pre-built frame unless the client is too far behind; False when dropped."""
@@ -60,4 +69,5 @@ class Connection:
             return False
         self.behind_since = None
         transport.write(frame)
+        self.sent += 1
         return True

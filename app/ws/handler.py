@@ -8,11 +8,12 @@ import random
 import time
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSMsgType, web
 from marshmallow import ValidationError
 
 from app.keys import BROADCASTER, FEED, HUB, SETTINGS
 from app.schemas.ws import BarsSubscriptionSchema, EnvelopeSchema
+from app.stats import CloseReason
 from app.ws import origin, protocol
 from app.ws.connection import Connection
 from app.ws.protocol import Close, Topic, TopicError
@@ -26,7 +27,12 @@ _MIN_WAIT = 0.001
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """Serve one client until it leaves, breaks a rule, or the server stops."""
-    origin.check_origin(request)
+    hub = request.app[HUB]
+    try:
+        origin.check_origin(request)
+    except web.HTTPForbidden:
+        hub.closed[CloseReason.ORIGIN] += 1
+        raise
     settings = request.app[SETTINGS]
     # Pings are ours (see keepalive), so pongs reach the read loop and pings are answered there. aiohttp
     # refuses a frame of exactly max_msg_size; the contract accepts it, so the limit handed over is one more.
@@ -39,17 +45,43 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # Spread first pings over the interval: clients that connect together (after a restart) would
     # otherwise be pinged, and answer, in one burst every interval.
     connection.last_pong_at -= random.random() * settings.ws_ping_interval
-    hub = request.app[HUB]
     hub.add(connection)
-    log.debug("ws#%d opened from %s", connection.id, request.remote)
+    log.info(
+        "ws#%d opened from %s", connection.id, request.remote, extra={"ws": connection.id, "client": request.remote}
+    )
     try:
         close = await _serve(request, connection)
         if close is not None and not ws.closed:
             await ws.close(code=close.code, message=close.reason.encode())
     finally:
         hub.remove(connection)
-        log.debug("ws#%d closed (%s)", connection.id, ws.close_code)
+        _log_close(connection, loop.time())
     return ws
+
+
+def _log_close(connection: Connection, now: float) -> None:
+    """The connection's one closing line: code, reason, seconds open, messages in, updates out and dropped."""
+    reason = connection.close_reason or CloseReason.CLIENT
+    duration = now - connection.opened_at
+    log.info(
+        "ws#%d closed: code %s (%s), %.1f s, %d messages in, %d updates out, %d dropped",
+        connection.id,
+        connection.ws.close_code,
+        reason,
+        duration,
+        connection.received,
+        connection.sent,
+        connection.dropped,
+        extra={
+            "ws": connection.id,
+            "code": connection.ws.close_code,
+            "reason": str(reason),
+            "duration_s": round(duration, 3),
+            "messages_in": connection.received,
+            "updates_out": connection.sent,
+            "updates_dropped": connection.dropped,
+        },
+    )
 
 
 async def _serve(request: web.Request, connection: Connection) -> Close | None:
@@ -63,13 +95,18 @@ async def _serve(request: web.Request, connection: Connection) -> Close | None:
         try:
             message = await ws.receive(timeout=max(deadline - loop.time(), _MIN_WAIT))
         except TimeoutError:
+            silent = connection.last_message_at + heartbeat <= connection.opened_at + lifespan
+            connection.close_reason = CloseReason.HEARTBEAT if silent else CloseReason.LIFESPAN
             return protocol.timed_out(heartbeat, lifespan)
         if message.type is WSMsgType.TEXT:
             connection.last_message_at = loop.time()
+            connection.received += 1
             close = await _handle(request, connection, message.data)
             if close is not None:
+                connection.close_reason = CloseReason.BAD_FRAME
                 return close
         elif message.type is WSMsgType.BINARY:
+            connection.close_reason = CloseReason.BAD_FRAME
             return protocol.INVALID_PAYLOAD
         elif message.type is WSMsgType.PONG:
             connection.last_pong_at = loop.time()
@@ -77,6 +114,8 @@ async def _serve(request: web.Request, connection: Connection) -> Close | None:
         elif message.type is WSMsgType.PING:
             await ws.pong(message.data)
         else:  # CLOSE, CLOSING, CLOSED or ERROR (aiohttp has already answered an oversize frame with 1009)
+            if isinstance(message.data, WebSocketError) and message.data.code == protocol.MESSAGE_TOO_BIG.code:
+                connection.close_reason = CloseReason.BAD_FRAME
             return None
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable
 
-from app.stats import FanoutStats
+from app.stats import CloseReason, FanoutStats, SocketStats
 from app.ws.connection import Connection
 from app.ws.protocol import Close, Topic
 
@@ -24,6 +25,8 @@ class Hub:
         self._send_buffer_limit = send_buffer_limit
         self.delivered = 0
         self.dropped = 0
+        # Connections ended (or refused at the handshake) since start, by reason.
+        self.closed: Counter[CloseReason] = Counter()
         self._closing: set[asyncio.Task[None]] = set()
         # Connections that have had an update dropped and may be falling behind for good.
         self._behind: set[Connection] = set()
@@ -38,11 +41,20 @@ class Hub:
         subscribers = sum(1 for c in self.connections if c.topics)
         return FanoutStats(len(self.connections), subscribers, len(self._subscribers), self.delivered, self.dropped)
 
+    def socket_stats(self) -> SocketStats:
+        """Subscriptions per resolution now; connections ended per reason since start."""
+        by_resolution: Counter[str] = Counter()
+        for topic, subscribers in self._subscribers.items():
+            by_resolution[topic.resolution.value] += len(subscribers)
+        return SocketStats(dict(by_resolution), dict(self.closed))
+
     def add(self, connection: Connection) -> None:
         self.connections.add(connection)
 
     def remove(self, connection: Connection) -> None:
-        """Forget a connection and all its subscriptions."""
+        """Forget a connection and all its subscriptions; count it under its close reason."""
+        if connection in self.connections:
+            self.closed[connection.close_reason or CloseReason.CLIENT] += 1
         for topic in list(connection.topics):
             self.unsubscribe(connection, topic)
         self.connections.discard(connection)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from app.stats import CloseReason
 from app.ws.hub import Hub
 from app.ws.protocol import TOO_SLOW
 
@@ -43,12 +44,14 @@ class Keepalive:
             if connection.ping_sent_at is not None:
                 if now - connection.ping_sent_at > patience:
                     log.info("ws#%d did not answer a ping; dropping it", connection.id)
+                    connection.close_reason = CloseReason.PING_TIMEOUT
                     connection.transport.abort()
             elif now - connection.last_pong_at >= self.interval:
                 connection.transport.write(PING_FRAME)
                 connection.ping_sent_at = now
         for connection in self._hub.laggards(now - self.slow_client_timeout):
             log.warning("ws#%d evicted: %d updates unread", connection.id, connection.dropped)
+            connection.close_reason = CloseReason.SLOW_CONSUMER
             self._hub.evict(connection, TOO_SLOW)
 
     async def run(self) -> None:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from app.keys import BROADCASTER, BROADCASTER_STATS, FANOUT_STATS, FEED, HUB, SETTINGS
 from app.paths import WS_PATH
+from app.stats import CloseReason
 from app.ws import docs
 from app.ws.broadcaster import Broadcaster
 from app.ws.handler import websocket
@@ -36,6 +37,8 @@ async def _run_background(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     """On shutdown every client is told 1001 (going away) before the process exits."""
     hub = app[HUB]
+    for connection in hub.connections:
+        connection.close_reason = CloseReason.SHUTDOWN
     await hub.close(hub.connections, SHUTTING_DOWN)
 
 

@@ -1,0 +1,150 @@
+"""`GET /metrics` and the HTTP middleware that measures every request.
+
+`/metrics` stays outside /api/v1 and out of the OpenAPI document: it is for a Prometheus scraper, in
+Prometheus's text format, not part of the versioned API that clients build on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.process_collector import ProcessCollector
+
+from app.keys import BROADCASTER_STATS, FANOUT_STATS, METRICS, SETTINGS
+from app.observability.metrics import NAMESPACE, Metrics, ProcessMirror, StatsMirror
+
+METRICS_PATH = "/metrics"
+# Seconds between two copies of this worker's figures to the shared directory (multiprocess mode).
+MIRROR_INTERVAL = 1.0
+# A label value comes from this set or is `other`: a client's invented method must not grow the series.
+_METHODS = frozenset(hdrs.METH_ALL)
+# The route label of a request that matched no route (a 404 of any path, which must not become a label).
+UNMATCHED = "unmatched"
+
+
+@dataclass(slots=True)
+class Exporter:
+    """The metrics of one app, what fills them, and how a scrape reads them."""
+
+    metrics: Metrics
+    mirror: StatsMirror
+    # Multiprocess mode: the shared directory, and this worker's process figures.
+    multiproc_dir: str = ""
+    process: ProcessMirror | None = None
+    registry: CollectorRegistry | None = None
+
+    def update(self) -> None:
+        """Copy this process's figures into the metrics."""
+        self.mirror.update()
+        if self.process is not None:
+            self.process.update()
+
+    def exposition(self) -> bytes:
+        """The text format of every metric; in multiprocess mode, every worker's combined."""
+        if self.registry is not None:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined, path=self.multiproc_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(combined)
+
+
+def _route(request: web.Request) -> str:
+    """The matched resource's canonical path (`/api/v1/datafeed/resolve/{symbol}`), never the raw URL."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED
+
+
+def measure_requests(metrics: Metrics) -> Middleware:
+    """Middleware (outermost): count each answer by method, route and status, and time it."""
+
+    @web.middleware
+    async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 0
+        method = request.method if request.method in _METHODS else "other"
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            status = error.status
+            raise
+        except asyncio.CancelledError:
+            # The client left before an answer: there is no status to count.
+            raise
+        except Exception:
+            status = 500
+            raise
+        else:
+            status = response.status
+        finally:
+            if status:
+                route = _route(request)
+                metrics.http_requests.labels(method, route, str(status)).inc()
+                if status != 101:  # a WebSocket's time is its whole connection, not a latency
+                    metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
+        return response
+
+    return measure
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    """Every metric in Prometheus text format (the version prometheus-client writes, named in Content-Type)."""
+    exporter = request.app[METRICS]
+    exporter.update()
+    # Reading the multiprocess files is file I/O; off the loop, so a scrape never delays a broadcast.
+    body = await asyncio.to_thread(exporter.exposition)
+    return web.Response(body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE_LATEST})
+
+
+async def _mirror_periodically(app: web.Application) -> AsyncIterator[None]:
+    """Multiprocess mode: write this worker's figures to the shared directory every MIRROR_INTERVAL seconds;
+    at exit, take its live gauges out of the sum."""
+    exporter = app[METRICS]
+
+    async def run() -> None:
+        while True:
+            exporter.update()
+            await asyncio.sleep(MIRROR_INTERVAL)
+
+    task = asyncio.create_task(run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    multiprocess.mark_process_dead(os.getpid(), exporter.multiproc_dir)  # type: ignore[no-untyped-call]
+
+
+def setup_metrics(app: web.Application) -> None:
+    """`GET /metrics`, the request middleware and the broadcaster's lag; call after the WebSocket room is set up."""
+    settings = app[SETTINGS]
+    if not settings.metrics_enabled:
+        return
+    # A `_created` series beside every counter doubles the output for a figure Prometheus does not use.
+    disable_created_metrics()
+    multiproc_dir = settings.prometheus_multiproc_dir
+    registry = None if multiproc_dir else CollectorRegistry()
+    metrics = Metrics(registry)
+    exporter = Exporter(metrics, StatsMirror(metrics, app[FANOUT_STATS], app[BROADCASTER_STATS]), multiproc_dir)
+    if registry is not None:
+        ProcessCollector(namespace=NAMESPACE, registry=registry)
+        exporter.registry = registry
+    else:
+        exporter.process = ProcessMirror()
+        app.cleanup_ctx.append(_mirror_periodically)
+    app[METRICS] = exporter
+    app[BROADCASTER_STATS].lag_observer = metrics.broadcaster_lag.observe
+    app.middlewares.insert(0, measure_requests(metrics))
+    app.router.add_get(METRICS_PATH, serve_metrics)
