@@ -11,7 +11,7 @@ DEV := $(VENV)/.installed-dev
 NODE_RUNTIME := node_modules/.installed-runtime
 NODE_DEV := node_modules/.installed-dev
 
-.PHONY: install run test lint format bench chromium clean
+.PHONY: install run test lint format bench chromium dist clean
 
 install: $(DEV) $(NODE_DEV)
 
@@ -47,6 +47,18 @@ test: lint $(NODE_DEV) chromium
 		(echo "The Node tests need Node.js 20 or newer (its WebSocket client); this is $$(node --version)." >&2; exit 1)
 	node --experimental-websocket --test --test-timeout=180000 tests/js/
 	$(BIN)/python -m pytest
+
+## One file, dist/trading-pro.pyz (shiv): the app, its Python dependencies at the versions tested here
+## (.venv's, as constraints), config/, templates/, static/ and the browser libraries. `python3.11
+## dist/trading-pro.pyz` serves everything; it holds compiled modules (numpy, orjson) for this platform.
+## build/ is emptied first: setuptools would put modules deleted since the last build into the wheel.
+dist: $(DEV) $(NODE_RUNTIME)
+	rm -rf build dist/wheel dist/trading-pro.pyz
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist/wheel .
+	$(BIN)/python -m pip freeze --exclude-editable > dist/constraints.txt
+	$(BIN)/shiv --reproducible --compressed --console-script trading-pro --output-file dist/trading-pro.pyz \
+		dist/wheel/trading_pro-*.whl --constraint dist/constraints.txt --quiet
+	ls -l dist/trading-pro.pyz
 
 ## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
 chromium:

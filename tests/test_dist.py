@@ -1,0 +1,84 @@
+"""The one file: `make dist` builds dist/trading-pro.pyz, and a bare Python 3.11 (no virtual environment, no
+packages, an environment of PATH alone) serves everything from it in an empty directory.
+
+`make dist` resolves the dependencies with pip (its cache or the package index); the rest is offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from app.cli import setting_docs
+from tests.live_server import ROOT, start
+from tests.test_package import check_serves_everything
+
+# Building takes tens of seconds, and the first run extracts the dependencies (shiv, into ~/.shiv).
+pytestmark = pytest.mark.timeout(900)
+
+PYZ = ROOT / "dist" / "trading-pro.pyz"
+
+
+def bare_python() -> Path:
+    """A Python 3.11 with no packages of ours: the system's if there is one, else the one this venv is built on."""
+    system = Path("/usr/bin/python3.11")
+    return system if system.exists() else Path(sys.base_prefix, "bin", "python3.11")
+
+
+@pytest.fixture(scope="module")
+def pyz() -> Path:
+    subprocess.run(["make", "dist"], cwd=ROOT, check=True, capture_output=True)
+    assert PYZ.is_file()
+    return PYZ
+
+
+def has_aiohttp(python: Path) -> bool:
+    """Whether `python` can import aiohttp without the file's help."""
+    return subprocess.run([python, "-c", "import aiohttp"], env=bare_env(python), capture_output=True).returncode == 0
+
+
+def bare_env(python: Path) -> dict[str, str]:
+    """`env -i PATH=<the interpreter's directory>`."""
+    return {"PATH": str(python.parent)}
+
+
+def test_help_documents_every_option_and_setting(pyz: Path, tmp_path: Path) -> None:
+    python = bare_python()
+    helped = subprocess.run(
+        [python, pyz, "--help"], cwd=tmp_path, env=bare_env(python), check=True, capture_output=True, text=True
+    ).stdout
+    assert helped.startswith("usage: trading-pro.pyz [-h] [--host HOST] [--port PORT] [--workers WORKERS]")
+    for option in ("--host HOST", "--port PORT", "--workers WORKERS"):
+        assert option in helped
+    for doc in setting_docs():
+        assert f"  {doc.name}  (default: {doc.default!r})" in helped
+    # The same command line as `python -m app` (only the program's name differs).
+    checkout = subprocess.run(
+        [sys.executable, "-m", "app", "--help"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    assert helped.replace("trading-pro.pyz", "python -m app") == checkout
+
+
+async def test_a_bare_python_serves_everything_from_the_one_file(pyz: Path, tmp_path: Path) -> None:
+    python = bare_python()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not await asyncio.to_thread(has_aiohttp, python), f"{python} has aiohttp: the file would prove nothing"
+    server = await asyncio.to_thread(
+        start, bare_env(python), command=[str(python), str(pyz)], cwd=empty, inherit_env=False, timeout=120
+    )
+    try:
+        await check_serves_everything(server)
+        async with aiohttp.ClientSession() as session, session.get(server.url("/metrics")) as metrics:
+            assert metrics.status == 200
+            text = await metrics.text()
+            assert "# TYPE tradingpro_" in text
+            assert 'tradingpro_http_requests_total{method="GET",route="/api/v1/datafeed/resolve/{symbol}"' in text
+        assert list(empty.iterdir()) == []
+    finally:
+        server.stop()
