@@ -87,7 +87,7 @@ async def bars(request: web.Request) -> web.Response:
     q, feed = request["querystring"], request.app[FEED]
     instrument = resolve_or_404(feed, q["symbol"])
     history = await fetch_history(feed, instrument, q["resolution"], q["from_time"], q["to_time"], q["count_back"])
-    body = b'{"bars":[' + b",".join(bar.json for bar in history.bars) + b'],"no_data":'
+    body = b'{"bars":[' + history.json() + b'],"no_data":'
     body += b"true}" if history.no_data else b"false}"
     return web.Response(body=body, content_type="application/json")
 

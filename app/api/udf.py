@@ -95,23 +95,15 @@ async def history(request: web.Request) -> web.Response:
     if start > end:
         raise invalid({"to": ["Must not be earlier than from."]})
     found = await fetch_history(feed, instrument, resolution, start, end, countback, names=("from", "to"))
-    bars = found.bars
-    if not bars:
+    if not len(found):
         body: dict[str, Any] = {"s": "no_data"}
         if not found.no_data:
-            earlier = (await feed.load_history(instrument.symbol, resolution, end, end, 1)).bars
-            body["nextTime"] = earlier[-1].time // 1000
+            earlier = (await feed.load_history(instrument.symbol, resolution, end, end, 1)).columns()
+            body["nextTime"] = earlier.time[-1]
         return json_response(body)
+    bars = found.columns()
     return json_response(
-        {
-            "s": "ok",
-            "t": [bar.time // 1000 for bar in bars],
-            "o": [bar.open for bar in bars],
-            "h": [bar.high for bar in bars],
-            "l": [bar.low for bar in bars],
-            "c": [bar.close for bar in bars],
-            "v": [bar.volume for bar in bars],
-        }
+        {"s": "ok", "t": bars.time, "o": bars.open, "h": bars.high, "l": bars.low, "c": bars.close, "v": bars.volume}
     )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 
@@ -67,12 +69,136 @@ class Bar:
         object.__setattr__(self, "json", bytes(memoryview(orjson.dumps(wire))))
 
 
-@dataclass(frozen=True, slots=True)
-class History:
-    """Bars answering a history request, ascending; `no_data`: nothing exists before the range end."""
+# Volumes as clients see them: whole numbers, or floats for instruments traded in fractions.
+Volumes = npt.NDArray[np.float64] | npt.NDArray[np.int64]
 
-    bars: list[Bar]
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BarColumns:
+    """Consecutive bars as columns, with their wire form: how closed bars are cached and served.
+
+    `times` in UTC milliseconds; `prices` rows of open, high, low, close; `json` the bars' wire objects (as
+    `Bar.json`) joined by commas, bar i being `json[offsets[i]:offsets[i + 1] - 1]`. A few objects per block of
+    bars rather than several per bar: the garbage collector's full passes, which stop every thread, stay short
+    however many bars are cached.
+    """
+
+    times: npt.NDArray[np.int64]
+    prices: npt.NDArray[np.float64]
+    volumes: Volumes
+    json: bytes
+    offsets: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls,
+        times: npt.NDArray[np.int64],
+        prices: npt.NDArray[np.float64],
+        volumes: Volumes,
+    ) -> BarColumns:
+        """Columns and their wire form, encoded in one pass (floats as orjson writes them, as `Bar` does)."""
+        rows = zip(times.tolist(), *prices.T.tolist(), volumes.tolist(), strict=True)
+        wire = orjson.dumps([dict(zip(_WIRE_FIELDS, row, strict=True)) for row in rows])[1:-1]
+        # Every bar is one flat object: its "{" starts it.
+        starts = np.flatnonzero(np.frombuffer(wire, dtype=np.uint8) == ord("{"))
+        return cls(times, prices, volumes, wire, np.r_[starts, len(wire) + 1].astype(np.int64))
+
+    @classmethod
+    def of_bar(cls, bar: Bar) -> BarColumns:
+        return cls(
+            np.array([bar.time], dtype=np.int64),
+            np.array([[bar.open, bar.high, bar.low, bar.close]]),
+            np.array([bar.volume]),
+            bar.json,
+            np.array([0, len(bar.json) + 1], dtype=np.int64),
+        )
+
+    @staticmethod
+    def concat(first: BarColumns, second: BarColumns) -> BarColumns:
+        """The bars of `first`, then those of `second`."""
+        if not len(second):
+            return first
+        if not len(first):
+            return second
+        return BarColumns(
+            np.concatenate((first.times, second.times)),
+            np.concatenate((first.prices, second.prices)),
+            cast(Volumes, np.concatenate((first.volumes, second.volumes))),
+            first.json + b"," + second.json,
+            np.concatenate((first.offsets[:-1], second.offsets + first.offsets[-1])),
+        )
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def __getitem__(self, part: slice) -> BarColumns:
+        """Bars [start, stop) (a slice with no step)."""
+        start, stop, _ = part.indices(len(self.times))
+        stop = max(start, stop)
+        return BarColumns(
+            self.times[start:stop],
+            self.prices[start:stop],
+            self.volumes[start:stop],
+            self.json[self.offsets[start] : self.offsets[stop] - 1] if stop > start else b"",
+            self.offsets[start : stop + 1] - self.offsets[start],
+        )
+
+    def bars(self) -> list[Bar]:
+        return [
+            Bar(time, open_, high, low, close, volume)
+            for time, (open_, high, low, close), volume in zip(
+                self.times.tolist(), self.prices.tolist(), self.volumes.tolist(), strict=True
+            )
+        ]
+
+
+_WIRE_FIELDS = ("time", "open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class History:
+    """Bars answering a history request, ascending, in consecutive runs; `no_data`: nothing exists before the
+    range end."""
+
+    runs: tuple[BarColumns, ...]
     no_data: bool
+
+    @property
+    def bars(self) -> list[Bar]:
+        """The bars as objects (made on each call: the WebSocket's few, and tests)."""
+        return [bar for run in self.runs for bar in run.bars()]
+
+    def __len__(self) -> int:
+        return sum(len(run) for run in self.runs)
+
+    def __eq__(self, other: object) -> bool:
+        """The same bars (however they are split in runs) and the same `no_data`."""
+        return isinstance(other, History) and (self.json(), self.no_data) == (other.json(), other.no_data)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, mutable parts: never a dict key
+
+    def json(self) -> bytes:
+        """The bars' wire objects joined by commas (the inside of a JSON array)."""
+        return b",".join(run.json for run in self.runs if len(run))
+
+    def columns(self) -> Columns:
+        """The bars as one list per field, `time` in UTC seconds (TradingView UDF's layout)."""
+        times = np.concatenate([np.zeros(0, dtype=np.int64), *(run.times for run in self.runs)])
+        prices = np.concatenate([np.zeros((0, 4)), *(run.prices for run in self.runs)])
+        volumes = np.concatenate([run.volumes for run in self.runs]) if self.runs else np.zeros(0)
+        opens, highs, lows, closes = prices.T.tolist()
+        return Columns((times // 1000).tolist(), opens, highs, lows, closes, volumes.tolist())
+
+
+class Columns(NamedTuple):
+    """Bars as one list per field."""
+
+    time: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    volume: list[float]
 
 
 @dataclass(frozen=True, slots=True)

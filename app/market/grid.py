@@ -16,6 +16,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
+
 from app.market.resolutions import DAY, Resolution
 from app.market.trading_hours import TradingHours, day_number, day_of_number
 
@@ -34,6 +37,19 @@ class Grid:
         self.hours = hours
         self.resolution = resolution
         self._per_day = _LONGEST_DAY // resolution.seconds + 2 if resolution.is_intraday else 1
+
+    def day_and_period(self, index: int) -> tuple[int, int]:
+        """Intraday: the trading day (days since 1970-01-01) of period `index` and its number within the day."""
+        return divmod(index, self._per_day)
+
+    def period_index(self, number: int, period: int) -> int:
+        """Intraday: the index of period `period` of trading day `number`."""
+        return number * self._per_day + period
+
+    def day_numbers(self, index: int) -> tuple[int, int]:
+        """D/W/M: the first trading day of period `index` and the first of the next period (days since 1970-01-01)."""
+        first, after = self._days(index)
+        return day_number(first), day_number(after)
 
     def index(self, t: float) -> int:
         """Number of the period containing `t` (UTC seconds)."""
@@ -109,6 +125,15 @@ def _layout(hours: TradingHours, resolution: Resolution, number: int) -> tuple[i
     anchor, step = hours.local(day, hours.opens), resolution.seconds
     first = anchor - (anchor - start) // step * step
     return start, first if first > start else first + step, end
+
+
+def day_periods(hours: TradingHours, resolution: Resolution, number: int) -> npt.NDArray[np.int64]:
+    """The bounds of trading day `number`'s periods of an intraday resolution, ascending (UTC seconds): period k of
+    the day (grid index `number * per_day + k`) is [bounds[k], bounds[k + 1]). Grids of coarser resolutions share
+    the day's start, end and anchor, so their bounds are bounds of every finer grid's too: the periods nest."""
+    start, first, end = _layout(hours, resolution, number)
+    lines = np.arange(first, end, resolution.seconds, dtype=np.int64)
+    return np.concatenate((np.array([start], dtype=np.int64), lines, np.array([end], dtype=np.int64)))
 
 
 @lru_cache(maxsize=64)

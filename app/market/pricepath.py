@@ -1,33 +1,49 @@
 """One instrument's price path: a daily random walk refined top-down to one-second bars.
 
-Days come from a mean-reverting walk, generated in order from the epoch, whose volatility follows
-an EGARCH-like recursion (see `_Volatility`): heavy-tailed daily shocks, moderate clustering and, for
-stocks, the leverage effect, so the returns show the stylized facts of real ones (Cont 2001). Each day
-is then split into 4-hour bars, those into hours, and so on down to seconds
-(see `subdivide`). A bar at any resolution is a node of that tree, so it is by construction the
-aggregate of the minute bars it covers; and every node is a pure function of (symbol, node start),
-so any process computes the same bars without shared state.
+Trading days come from a mean-reverting walk, generated in order from the epoch, whose volatility
+follows an EGARCH-like recursion (see `_Volatility`): heavy-tailed daily shocks, moderate clustering
+and, for stocks, the leverage effect, so the returns show the stylized facts of real ones (Cont 2001).
+Each trading day is then split into its 4-hour periods, those into hours, and so on down to minutes
+(see `subdivide`), a whole level of the day at a time; a minute is split into seconds when a forming
+bar needs them. The periods of every level are those of the instrument's session grid (`grid`), which
+nest: a bar at any resolution is a node of that tree, by construction the aggregate of the minute bars
+it covers. Every node is a pure function of (symbol, node start), so any process computes the same
+bars without shared state.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from itertools import pairwise
 
+import numpy as np
+import numpy.typing as npt
+
 from app.market.bars import TickBar, merge
+from app.market.grid import day_periods
 from app.market.instruments import AssetClass, Instrument
-from app.market.resolutions import DAY
+from app.market.resolutions import DAY, Resolution
 from app.market.rng import Rng, seed_for
-from app.market.subdivide import subdivide
+from app.market.subdivide import Ohlcv, Segments, subdivide
+from app.market.trading_hours import day_of_number
 
-# Node lengths in seconds, each dividing the one before: 1D, 240, 60, 30, 15, 5, 1 minutes, 1 s.
-LEVELS = (DAY, 14_400, 3_600, 1_800, 900, 300, 60, 1)
-_CHILD = dict(pairwise(LEVELS))
-_PARENT = {child: parent for parent, child in _CHILD.items()}
+# The intraday levels of the tree, coarsest first: each resolution's periods split into the next one's.
+LEVELS = (Resolution.H4, Resolution.H1, Resolution.M30, Resolution.M15, Resolution.M5, Resolution.M1)
+_PARENT = {child: parent for parent, child in pairwise(LEVELS)}
+# Each node's random draws are named by its start and its level (seconds are the eighth level).
+_LEVEL_CODE = {resolution: code for code, resolution in enumerate(LEVELS)}
+_SECOND_CODE = len(LEVELS)
+_CODES = 8
+# A minute's forming bar needs its seconds; minutes whose seconds are kept, least recently used first out.
+_SECOND_CACHE = 256
 
-# A cached bar: the fields of a TickBar in a plain tuple. The garbage collector stops tracking a plain tuple of
+
+# A cached day: the fields of a TickBar in a plain tuple. The garbage collector stops tracking a plain tuple of
 # ints (not a NamedTuple), and every object it tracks lengthens its full collections, which stop all threads.
 _Cached = tuple[int, int, int, int, int]
 
@@ -38,6 +54,32 @@ def _cached(bar: TickBar | None) -> _Cached | None:
 
 def _bar(cached: _Cached | None) -> TickBar | None:
     return None if cached is None else TickBar._make(cached)
+
+
+@dataclass(frozen=True, slots=True)
+class Nodes:
+    """One trading day's nodes of one level: node i covers [bounds[i], bounds[i + 1]) (UTC seconds).
+
+    `ohlcv` rows are integer ticks and volume units (`subdivide`); a node with no trading is False in `trading`
+    (its row is zeros).
+    """
+
+    bounds: npt.NDArray[np.int64]
+    ohlcv: Ohlcv
+    trading: npt.NDArray[np.bool_]
+
+    @property
+    def nbytes(self) -> int:
+        return self.bounds.nbytes + self.ohlcv.nbytes + self.trading.nbytes
+
+
+def merge_rows(rows: Ohlcv) -> TickBar | None:
+    """The bar covering consecutive rows of trading nodes (first open, max high, min low, last close, sum)."""
+    if not len(rows):
+        return None
+    return TickBar(
+        int(rows[0, 0]), int(rows[:, 1].max()), int(rows[:, 2].min()), int(rows[-1, 3]), int(rows[:, 4].sum())
+    )
 
 
 # Degrees of freedom of the daily shocks (Student's t, excess kurtosis 6 / (NU - 4) = 3): the heavy tails of
@@ -96,28 +138,37 @@ class _Volatility:
 
 
 class PricePath:
-    """The deterministic bars of one instrument from `epoch` (a UTC midnight) on."""
+    """The deterministic bars of one instrument from the trading day `epoch` (a day number, days since
+    1970-01-01) on; `cache_bytes` bounds the memory of the intraday nodes it keeps."""
 
-    def __init__(self, instrument: Instrument, epoch: int, cache_size: int = 4096) -> None:
+    def __init__(self, instrument: Instrument, epoch: int, cache_bytes: int = 8 << 20) -> None:
         self.instrument = instrument
         self.epoch = epoch
         self._days: list[_Cached | None] = []
         # Days are generated in order, each from the state the one before left: one thread at a time.
         self._days_lock = threading.Lock()
         self._last_close: int | None = None
-        self._closed_before = True
-        # A full session's seconds in a UTC day (the longest in a week): a shorter day moves less.
+        self._last_session_end: int | None = None
         hours = instrument.hours
-        self._full_day = max(hours.active_seconds(epoch + d * DAY, epoch + (d + 1) * DAY) for d in range(7))
+        # A full session's length (the longest in a week): a shorter session moves less.
+        sessions = (hours.session_bounds(day_of_number(epoch + d)) for d in range(7))
+        self._full_session = max(close - open_ for open_, close in filter(None, sessions))
         self._volatility = _Volatility(instrument.daily_volatility, _LEVERAGE[instrument.asset_class])
-        self._children = lru_cache(maxsize=cache_size)(self._split)
+        self._key = seed_for(instrument.symbol, "tree")
+        self._nodes: OrderedDict[tuple[int, Resolution], Nodes | None] = OrderedDict()
+        self._nodes_bytes = 0
+        self._cache_bytes = cache_bytes
+        # Guards the node cache: the generator thread fills it while the event loop reads it.
+        self._nodes_lock = threading.Lock()
+        self._seconds = lru_cache(maxsize=_SECOND_CACHE)(self._split_minute)
 
     def _tick(self, price: float) -> int:
         minmov = self.instrument.minmov
         return max(minmov, round(price / minmov) * minmov)
 
-    def day(self, index: int) -> TickBar | None:
-        """The bar of the `index`-th day after the epoch (None: no trading that day)."""
+    def day(self, number: int) -> TickBar | None:
+        """The whole trading day `number` (days since 1970-01-01): None before the epoch or on a day off."""
+        index = number - self.epoch
         if index < 0:
             return None
         if index >= len(self._days):
@@ -126,26 +177,23 @@ class PricePath:
                     self._days.append(_cached(self._next_day(len(self._days))))
         return _bar(self._days[index])
 
-    def days_ready(self, at: float) -> bool:
-        """True when every day up to the one containing `at` (UTC seconds) is generated, so bars are cheap."""
-        return len(self._days) > (at - self.epoch) // DAY
-
-    def prepare_days(self, at: float) -> None:
-        """Generate every day up to the one containing `at` (UTC seconds), traded yet or not."""
-        self.day(int((at - self.epoch) // DAY))
+    def days_ready(self, number: int) -> bool:
+        """True when every trading day up to `number` is generated, so its bars are cheap."""
+        return len(self._days) > number - self.epoch
 
     def _next_day(self, index: int) -> TickBar | None:
         inst = self.instrument
-        day_start = self.epoch + index * DAY
-        active = inst.hours.active_seconds(day_start, day_start + DAY)
-        if not active:
-            self._closed_before = True
+        session = inst.hours.session_bounds(day_of_number(self.epoch + index))
+        if session is None:
             return None
+        opens, closes = session
         rng = Rng(seed_for(inst.symbol, "day", index))
-        sigma = self._volatility.sigma * math.sqrt(active / self._full_day)
+        sigma = self._volatility.sigma * math.sqrt((closes - opens) / self._full_session)
         base = math.log(inst.base_price * inst.pricescale)
 
-        gap = inst.gap_ratio * sigma * rng.gauss() if self._closed_before else 0.0
+        # The price gaps over a pause in trading (a night, a weekend), never between sessions that touch.
+        pause = self._last_session_end is None or self._last_session_end < opens
+        gap = inst.gap_ratio * sigma * rng.gauss() if pause else 0.0
         if self._last_close is None:
             open_ = self._tick(math.exp(base))
         elif gap:
@@ -163,78 +211,138 @@ class PricePath:
         low = min(self._tick(math.exp(log_open + down)), open_, close)
         # Busy days are volatile days: volume rises with the size of the move.
         surprise = abs(move) / sigma
-        volume = inst.daily_volume * inst.volume_scale * (active / DAY) ** 0.5 * (0.6 + 0.4 * surprise)
+        volume = inst.daily_volume * inst.volume_scale * ((closes - opens) / DAY) ** 0.5 * (0.6 + 0.4 * surprise)
         volume *= math.exp(0.25 * rng.gauss())
         self._volatility.update(shock, rng)
 
         self._last_close = close
-        self._closed_before = active < DAY
+        self._last_session_end = closes
         return TickBar(open_, high, low, close, max(1, round(volume)))
 
-    def node(self, length: int, start: int) -> TickBar | None:
-        """The complete bar of the tree node of `length` seconds starting at `start`."""
-        if length == DAY:
-            return self.day((start - self.epoch) // DAY)
-        parent_length = _PARENT[length]
-        parent_start = start - start % parent_length
-        return _bar(self._children(parent_length, parent_start)[(start - parent_start) // length])
+    def has_nodes(self, number: int, level: Resolution) -> bool:
+        """Whether trading day `number`'s nodes of `level` are cached (asking for them costs nothing then)."""
+        with self._nodes_lock:
+            return (number, level) in self._nodes
 
-    def _split(self, length: int, start: int) -> tuple[_Cached | None, ...]:
-        child = _CHILD[length]
-        starts = range(start, start + length, child)
-        parent = self.node(length, start)
-        if parent is None:
-            return (None,) * len(starts)
+    def nodes(self, number: int, level: Resolution) -> Nodes | None:
+        """Trading day `number`'s nodes of an intraday `level` (None: the day does not trade)."""
+        key = (number, level)
+        with self._nodes_lock:
+            if key in self._nodes:
+                self._nodes.move_to_end(key)
+                return self._nodes[key]
+        root = self.day(number)
+        parent = self.nodes(number, _PARENT[level]) if level in _PARENT else None
+        made = None if root is None else self._split_level(number, level, root, parent)
+        with self._nodes_lock:
+            if key not in self._nodes:
+                self._nodes[key] = made
+                self._nodes_bytes += _size(made)
+                while self._nodes_bytes > self._cache_bytes and len(self._nodes) > 1:
+                    _, evicted = self._nodes.popitem(last=False)
+                    self._nodes_bytes -= _size(evicted)
+        return made
+
+    def _split_level(self, number: int, level: Resolution, root: TickBar, parent: Nodes | None) -> Nodes:
+        """The nodes of `level` in trading day `number`, split from its coarser level (or the day itself)."""
         hours = self.instrument.hours
-        active = [hours.active_seconds(s, s + child) for s in starts]
-        trading = [i for i, seconds in enumerate(active) if seconds]
-        # Busy hours move more and trade more: both the variance and the volume follow the activity.
-        activity = [hours.activity(self._trading_middle(starts[i], child, active[i])) * active[i] for i in trading]
-        pieces = subdivide(
-            parent,
-            activity,
-            activity,
+        bounds = day_periods(hours, level, number)
+        weights = _minute_weights(self.instrument, number, bounds)
+        trading = weights > 0
+        if parent is None:
+            parent_bounds = bounds[[0, -1]]
+            parent_rows = np.array([root], dtype=np.int64)
+            parent_trading = np.array([True])
+        else:
+            parent_bounds, parent_rows, parent_trading = parent.bounds, parent.ohlcv, parent.trading
+        starts = bounds[:-1][trading]
+        # Parents that trade, numbered in order: the groups of their trading children.
+        owner = np.searchsorted(parent_bounds, starts, side="right") - 1
+        group = (np.cumsum(parent_trading) - 1)[owner]
+        identities = (starts.astype(np.uint64) * np.uint64(_CODES)) + np.uint64(_LEVEL_CODE[level])
+        children = subdivide(
+            parent_rows[parent_trading],
+            Segments.of(group),
+            weights[trading],
             self.instrument.minmov,
-            Rng(seed_for(self.instrument.symbol, length, start)),
+            self._key,
+            identities,
         )
-        children: list[_Cached | None] = [None] * len(starts)
-        for i, piece in zip(trading, pieces, strict=True):
-            children[i] = _cached(piece)
-        return tuple(children)
+        ohlcv = np.zeros((len(weights), 5), dtype=np.int64)
+        ohlcv[trading] = children
+        return Nodes(bounds, ohlcv, trading)
 
-    def _trading_middle(self, start: int, length: int, active: int) -> float:
-        """The middle of the trading part of [start, start + length), `active` seconds long.
+    def _split_minute(self, start: int, minute: _Cached) -> Ohlcv:
+        """The 60 one-second bars of the trading minute starting at `start` (UTC seconds)."""
+        seconds = np.arange(start, start + 60, dtype=np.uint64)
+        return subdivide(
+            np.array([minute], dtype=np.int64),
+            Segments.of(np.zeros(60, dtype=np.int64)),
+            np.ones(60),
+            self.instrument.minmov,
+            self._key,
+            seconds * np.uint64(_CODES) + np.uint64(_SECOND_CODE),
+        )
 
-        A node that the open or the close cuts trades at one end only; its nominal middle may lie outside the
-        session, where the intensity of the session's edges is meaningless.
-        """
-        if active == length or self.instrument.hours.active_seconds(start, start + 1):
-            return start + active / 2
-        return start + length - active / 2
+    def node_at(self, number: int, level: Resolution, index: int, at: float) -> TickBar | None:
+        """Node `index` of `level` in trading day `number` as it stands at `at` (UTC seconds): only the seconds
+        that have begun count. None when nothing of it has traded by then."""
+        nodes = self.nodes(number, level)
+        if nodes is None:
+            return None
+        start, end = int(nodes.bounds[index]), int(nodes.bounds[index + 1])
+        if end <= at:
+            return _row_bar(nodes, index)
+        return self._so_far(number, start, end, at)
 
-    def partial(self, length: int, start: int, at: float) -> TickBar | None:
-        """The node's bar as it stands at time `at`: only its seconds that have begun count."""
+    def day_at(self, number: int, at: float) -> TickBar | None:
+        """Trading day `number` as it stands at `at` (UTC seconds)."""
+        hours, day = self.instrument.hours, day_of_number(number)
+        start, end = hours.day_start(day), hours.day_start(day + timedelta(days=1))
+        if end <= at:
+            return self.day(number)
+        return self._so_far(number, start, end, at) if self.day(number) is not None else None
+
+    def days_at(self, first: int, after: int, at: float) -> TickBar | None:
+        """The trading days [first, after) merged, as they stand at `at` (weeks and months)."""
+        return merge(bar for number in range(first, after) if (bar := self.day_at(number, at)) is not None)
+
+    def _so_far(self, number: int, start: int, end: int, at: float) -> TickBar | None:
+        """What trading day `number` traded in [start, end) (whole minutes) up to `at`, its current second included."""
         if start > at:
             return None
-        if length == 1 or start + length <= at:
-            return self.node(length, start)
-        child = _CHILD[length]
-        current = int((at - start) // child)
-        children = self._children(length, start)[:current]
-        return merge(
-            [TickBar._make(c) for c in children if c is not None]
-            + self._partial_list(child, start + current * child, at)
-        )
+        minutes = self.nodes(number, Resolution.M1)
+        assert minutes is not None  # the day trades: a node of it was asked for
+        day_start = int(minutes.bounds[0])
+        first, current = (start - day_start) // 60, min((int(at) - day_start) // 60, (end - day_start) // 60)
+        closed = minutes.ohlcv[first:current][minutes.trading[first:current]]
+        parts = [bar for bar in (merge_rows(closed),) if bar is not None]
+        if current < len(minutes.trading) and minutes.trading[current] and int(minutes.bounds[current]) < end:
+            minute_start = int(minutes.bounds[current])
+            seconds = self._seconds(minute_start, tuple(int(x) for x in minutes.ohlcv[current]))
+            parts.extend(bar for bar in (merge_rows(seconds[: int(at) - minute_start + 1]),) if bar is not None)
+        return merge(parts)
 
-    def _partial_list(self, length: int, start: int, at: float) -> list[TickBar]:
-        bar = self.partial(length, start, at)
-        return [] if bar is None else [bar]
 
-    def span(self, start: int, end: int, at: float) -> TickBar | None:
-        """Aggregate of the days in [start, end) as they stand at `at` (weeks and months)."""
-        days = []
-        for day_start in range(start, end, DAY):
-            bar = self.partial(DAY, day_start, at)
-            if bar is not None:
-                days.append(bar)
-        return merge(days)
+def _size(nodes: Nodes | None) -> int:
+    """Bytes a cache entry counts for (a day off still takes an entry)."""
+    return 64 if nodes is None else nodes.nbytes
+
+
+def _row_bar(nodes: Nodes, index: int) -> TickBar | None:
+    if not nodes.trading[index]:
+        return None
+    return TickBar._make(int(x) for x in nodes.ohlcv[index])
+
+
+def _minute_weights(instrument: Instrument, number: int, bounds: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Each period's weight in trading day `number`: its trading seconds, each weighted by the trading intensity
+    of its minute, so busy hours move more and trade more."""
+    hours = instrument.hours
+    session = hours.session_bounds(day_of_number(number))
+    if session is None:
+        return np.zeros(len(bounds) - 1)
+    minute_starts = np.arange(bounds[0], bounds[-1], 60, dtype=np.int64)
+    active = (minute_starts >= session[0]) & (minute_starts < session[1])
+    per_minute = np.where(active, 60.0 * hours.activity(minute_starts + 30.0, session), 0.0)
+    return np.add.reduceat(per_minute, (bounds[:-1] - bounds[0]) // 60)

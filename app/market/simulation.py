@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from app.market.bars import Bar, History, Quote, TickBar, merge
+import numpy as np
+import numpy.typing as npt
+
+from app.market.bars import Bar, BarColumns, History, Quote, TickBar
 from app.market.grid import Grid, grid_for
 from app.market.instruments import INSTRUMENTS, Instrument
-from app.market.pricepath import LEVELS, PricePath
+from app.market.pricepath import PricePath
 from app.market.resolutions import DAY, Resolution
-from app.market.trading_hours import TradingHours
+from app.market.subdivide import Ohlcv
+from app.market.trading_hours import day_number
 
 # First day of daily history: a Monday and the 1st of a month, so the first week and month are whole.
 HISTORY_EPOCH = 1_409_529_600  # 2014-09-01T00:00:00Z
@@ -30,12 +34,15 @@ DEEPER_DAYS = {
     Resolution.H1: 730,
     Resolution.H4: 730,
 }
-# Bars a request may generate on the event loop while the generator thread is idle (about 30 us each: under
-# 10 ms, plus at most one block more). Handing every miss to the thread costs the loop more than that: each time
-# it gives up the interpreter for a system call, it waits up to a switch interval (5 ms) to get it back from the
-# busy thread. While the thread is busy, requests queue behind it instead, so that many cold requests arriving
-# together do not each take their share of the loop in turn.
-INLINE_BARS = 256
+# Bars a request may turn from cached tree nodes into cached bars on the event loop while the generator thread is
+# idle (about 1 us each: a few milliseconds). Handing every miss to the thread costs the loop more than that: each
+# time it gives up the interpreter for a system call, it waits up to a switch interval (5 ms) to get it back from
+# the busy thread. Splitting a day's tree (about a millisecond a level) always goes to the thread. While the
+# thread is busy, requests queue behind it instead, so that many cold requests arriving together do not each
+# take their share of the loop in turn.
+INLINE_BARS = 4096
+# Memory for the tree nodes of each instrument's trading days (a day's minutes take about 70 KB).
+NODE_CACHE_BYTES = 8 << 20
 # Longer generations run here, off the event loop. One thread: under the GIL more would not add throughput, and
 # the loop then competes with a single thread for the interpreter, waiting a switch interval for its turn instead
 # of a whole generation.
@@ -56,14 +63,15 @@ class _Allowance:
 
 
 class _Block:
-    """Closed bars of consecutive periods, filled up to `filled` as time passes."""
+    """The bars of the closed periods of a block that traded, filled up to period `filled` as time passes;
+    `periods` holds each bar's period number."""
 
-    __slots__ = ("bars", "filled", "slots")
+    __slots__ = ("bars", "filled", "periods")
 
-    def __init__(self, first_slot: int) -> None:
-        self.slots: list[int] = []
-        self.bars: list[Bar] = []
-        self.filled = first_slot
+    def __init__(self, periods: npt.NDArray[np.int64], bars: BarColumns, filled: int) -> None:
+        self.periods = periods
+        self.bars = bars
+        self.filled = filled
 
 
 class SimulatedFeed:
@@ -81,7 +89,7 @@ class SimulatedFeed:
     ) -> None:
         self._instruments = tuple(instruments)
         self._by_symbol = {i.symbol: i for i in self._instruments}
-        self._paths = {i.symbol: PricePath(i, HISTORY_EPOCH) for i in self._instruments}
+        self._paths = {i.symbol: PricePath(i, HISTORY_EPOCH // DAY, NODE_CACHE_BYTES) for i in self._instruments}
         self._clock = clock
         self._intraday_days = intraday_days
         self._blocks: OrderedDict[tuple[str, Resolution, int], _Block] = OrderedDict()
@@ -135,25 +143,29 @@ class SimulatedFeed:
     def _history(
         self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int, inline: _Allowance | None
     ) -> History:
-        """`history`; raises _NotCachedError when it would generate more bars than `inline` allows (None: any)."""
+        """`history`; raises _NotCachedError when it would do more than `inline` allows (None: anything)."""
         path = self._path(symbol)
+        now = self.now()
+        grid = grid_for(path.instrument.hours, resolution)
+        current = grid.index(now)
+        today = grid.hours.trading_day(now)
         if inline is None:
             # Today's day too, even before it trades (a stock before the open): later requests then find every
             # day ready and are served on the event loop.
-            path.prepare_days(self.now())
-        elif not path.days_ready(self.now()):
+            path.day(day_number(today))
+        elif not path.days_ready(day_number(today)):
             raise _NotCachedError
-        grid = grid_for(path.instrument.hours, resolution)
-        now = self.now()
         first = grid.first_at_or_after(self.history_start(resolution))
-        stop = min(grid.first_at_or_after(end), grid.index(now) + 1)
+        stop = min(grid.first_at_or_after(end), current + 1)
         lo = max(first, grid.first_at_or_after(start))
-        bars = self._between(path, grid, lo, stop, now, inline) if lo < stop else []
-        if len(bars) < count_back:
-            bars = self._before(path, grid, min(lo, stop), count_back - len(bars), first, now, inline) + bars
-        if bars:
-            return History(bars, no_data=False)
-        return History([], no_data=not self._before(path, grid, stop, 1, first, now, inline))
+        runs = self._between(path, grid, lo, stop, current, now, inline) if lo < stop else []
+        found = sum(len(run) for run in runs)
+        if found < count_back:
+            runs = self._before(path, grid, min(lo, stop), count_back - found, first, current, now, inline) + runs
+        if any(len(run) for run in runs):
+            return History(tuple(run for run in runs if len(run)), no_data=False)
+        earlier = self._before(path, grid, stop, 1, first, current, now, inline)
+        return History((), no_data=not any(len(run) for run in earlier))
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         path = self._path(symbol)
@@ -165,16 +177,15 @@ class SimulatedFeed:
         path = self._path(symbol)
         inst = path.instrument
         now = self.now()
-        days = grid_for(inst.hours, Resolution.DAY)
-        index = days.index(now)
-        today = _aggregate(path, *days.bounds(index), now)
+        number = day_number(inst.hours.trading_day(now))
+        today = path.day_at(number, now)
         while today is None:  # closed today so far: quote the last session
-            index -= 1
-            today = _aggregate(path, *days.bounds(index), now)
+            number -= 1
+            today = path.day_at(number, now)
         previous = None
         while previous is None:
-            index -= 1
-            previous = _aggregate(path, *days.bounds(index), now) if index * DAY >= HISTORY_EPOCH else today
+            number -= 1
+            previous = path.day(number) if number >= path.epoch else today
         scale = inst.pricescale
         bid = today.close - inst.spread_ticks // 2
         change = today.close - previous.close
@@ -196,46 +207,59 @@ class SimulatedFeed:
         return self._paths[symbol.upper()]
 
     def _between(
-        self, path: PricePath, grid: Grid, lo: int, hi: int, now: float, inline: _Allowance | None
-    ) -> list[Bar]:
-        """Bars of periods [lo, hi); the period containing `now` is its forming bar."""
-        current = grid.index(now)
+        self, path: PricePath, grid: Grid, lo: int, hi: int, current: int, now: float, inline: _Allowance | None
+    ) -> list[BarColumns]:
+        """Bars of periods [lo, hi), one run per cache block; period `current` (containing now) is forming."""
         closed_hi = min(hi, current)
-        bars: list[Bar] = []
+        runs: list[BarColumns] = []
         index = lo
         while index < closed_hi:
             block_no = index // BLOCK_SLOTS
             upto = min(closed_hi, (block_no + 1) * BLOCK_SLOTS)
-            bars.extend(self._block_bars(path, grid, block_no, current, index, upto, inline))
+            runs.append(self._block_bars(path, grid, block_no, current, index, upto, inline))
             index = upto
         if lo <= current < hi:
             forming = self._forming(path, grid, current, now)
             if forming is not None:
-                bars.append(forming)
-        return bars
+                runs.append(BarColumns.of_bar(forming))
+        return runs
 
     def _before(
-        self, path: PricePath, grid: Grid, hi: int, count: int, first: int, now: float, inline: _Allowance | None
-    ) -> list[Bar]:
+        self,
+        path: PricePath,
+        grid: Grid,
+        hi: int,
+        count: int,
+        first: int,
+        current: int,
+        now: float,
+        inline: _Allowance | None,
+    ) -> list[BarColumns]:
         """The last `count` bars of periods in [first, hi), walking back a block at a time."""
-        chunks: list[list[Bar]] = []
+        runs: list[BarColumns] = []
         found = 0
         while found < count and hi > first:
             lo = max(first, (hi - 1) // BLOCK_SLOTS * BLOCK_SLOTS)
-            chunk = self._between(path, grid, lo, hi, now, inline)
-            chunks.append(chunk)
-            found += len(chunk)
+            chunk = self._between(path, grid, lo, hi, current, now, inline)
+            runs[:0] = chunk
+            found += sum(len(run) for run in chunk)
             hi = lo
-        bars = [bar for chunk in reversed(chunks) for bar in chunk]
-        return bars[len(bars) - count :] if found > count else bars
+        excess = found - count
+        while excess > 0:
+            if len(runs[0]) <= excess:
+                excess -= len(runs.pop(0))
+            else:
+                runs[0] = runs[0][excess:]
+                excess = 0
+        return runs
 
     def _block_bars(
         self, path: PricePath, grid: Grid, block_no: int, current: int, lo: int, hi: int, inline: _Allowance | None
-    ) -> list[Bar]:
-        """The closed bars of periods [lo, hi) inside block `block_no`, from the cache or generated into it.
+    ) -> BarColumns:
+        """The closed bars of periods [lo, hi) inside block `block_no`, from the cache or made into it.
 
-        Generation runs outside the lock, so the loop can read the cache meanwhile; bars are a pure function of
-        their period, so when two threads fill the same block, whichever comes second finds it done.
+        Bars are made outside the lock, so the loop can read the cache meanwhile; they are a pure function of their
+        period, so when two threads fill the same block, whichever comes second finds it done.
         """
         key = (path.instrument.symbol, grid.resolution, block_no)
         end = min(current, (block_no + 1) * BLOCK_SLOTS)
@@ -244,35 +268,25 @@ class SimulatedFeed:
             if block is not None:
                 self._blocks.move_to_end(key)
                 if block.filled >= hi:
-                    return block.bars[bisect_left(block.slots, lo) : bisect_left(block.slots, hi)]
+                    return _periods(block, lo, hi)
+            known = block
             filled = block.filled if block is not None else block_no * BLOCK_SLOTS
-            # Lists of a block only ever grow: these copies stay this call's answer whatever happens to the block.
-            known_slots = block.slots[:] if block is not None else []
-            known_bars = block.bars[:] if block is not None else []
-        if inline is not None and inline.bars <= 0:
+        if inline is not None and (inline.bars <= 0 or not _nodes_ready(path, grid, filled, end)):
             raise _NotCachedError
-        slots: list[int] = []
-        bars: list[Bar] = []
-        for index in range(filled, end):
-            bar = self._bar(path, grid, index, None)
-            if bar is not None:
-                slots.append(index)
-                bars.append(bar)
+        periods, made = _closed_bars(path, grid, filled, end)
         if inline is not None:
-            inline.bars -= len(bars)
+            inline.bars -= len(made)
+        if known is not None:
+            periods, made = np.concatenate((known.periods, periods)), BarColumns.concat(known.bars, made)
+        grown = _Block(periods, made, end)
         with self._blocks_lock:
             block = self._blocks.get(key)
-            if block is None:
-                block = self._blocks[key] = _Block(block_no * BLOCK_SLOTS)
+            if block is None or block.filled == filled:
+                self._blocks[key] = grown
+                self._blocks.move_to_end(key)
                 if len(self._blocks) > self._cache_blocks:
                     self._blocks.popitem(last=False)
-            if block.filled == filled:
-                block.slots.extend(slots)
-                block.bars.extend(bars)
-                block.filled = end
-        known_slots += slots
-        known_bars += bars
-        return known_bars[bisect_left(known_slots, lo) : bisect_left(known_slots, hi)]
+        return _periods(grown, lo, hi)
 
     def _forming(self, path: PricePath, grid: Grid, index: int, now: float) -> Bar | None:
         # A forming bar includes every second that has begun, so it changes only when the second does.
@@ -283,58 +297,78 @@ class SimulatedFeed:
             self._forming_cache = (second, cache)
         key = (path.instrument.symbol, grid.resolution)
         if key not in cache:
-            cache[key] = self._bar(path, grid, index, now)
+            tick_bar = _bar_at(path, grid, index, now)
+            cache[key] = None if tick_bar is None else _to_bar(path.instrument, grid.stamp(index), tick_bar)
         return cache[key]
 
-    @staticmethod
-    def _bar(path: PricePath, grid: Grid, index: int, now: float | None) -> Bar | None:
-        """The bar of period `index` (closed when `now` is None, else as it stands at `now`)."""
-        start, end = grid.bounds(index)
-        if not grid.hours.active_seconds(start, end):  # most minutes of a stock's day: skip the tree
+
+def _bar_at(path: PricePath, grid: Grid, index: int, now: float) -> TickBar | None:
+    """Period `index` as it stands at `now`."""
+    if grid.resolution.is_intraday:
+        number, period = grid.day_and_period(index)
+        nodes = path.nodes(number, grid.resolution)
+        if nodes is None or period >= len(nodes.trading):
             return None
-        tick_bar = _aggregate(path, start, end, end if now is None else now)
-        if tick_bar is None:
-            return None
-        inst = path.instrument
-        scale = inst.pricescale
-        return Bar(
-            grid.stamp(index) * 1000,
-            tick_bar.open / scale,
-            tick_bar.high / scale,
-            tick_bar.low / scale,
-            tick_bar.close / scale,
-            inst.volume(tick_bar.volume),
-        )
+        return path.node_at(number, grid.resolution, period, now)
+    first, after = grid.day_numbers(index)
+    return path.days_at(first, after, now)
 
 
-def _aggregate(path: PricePath, start: int, end: int, at: float) -> TickBar | None:
-    """The trading in [start, end) as it stands at `at`: the merge of the tree nodes that cover it."""
-    return merge(
-        bar
-        for length, node_start in _cover(path.instrument.hours, start, end)
-        if (bar := path.partial(length, node_start, at)) is not None
-    )
-
-
-def _cover(hours: TradingHours, start: int, end: int) -> list[tuple[int, int]]:
-    """Tree nodes (length, start) holding all the trading of [start, end) and none outside it, largest first.
-
-    A node may reach outside the interval where nothing trades (a stock's day node covers its night), so a
-    session-anchored period takes a few nodes rather than one per minute.
-    """
-    nodes = []
-    position = start
-    while position < end:
-        for length in LEVELS:
-            node_start = position - position % length
-            node_end = node_start + length
-            if length > end - start and node_end > end:
+def _closed_bars(path: PricePath, grid: Grid, lo: int, hi: int) -> tuple[npt.NDArray[np.int64], BarColumns]:
+    """The closed periods of [lo, hi) that traded, and their bars."""
+    periods: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    rows: list[Ohlcv] = [np.zeros((0, 5), dtype=np.int64)]
+    times: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    if grid.resolution.is_intraday and lo < hi:
+        for number in range(grid.day_and_period(lo)[0], grid.day_and_period(hi - 1)[0] + 1):
+            nodes = path.nodes(number, grid.resolution)
+            if nodes is None:
                 continue
-            outside_before = node_start < position and hours.active_seconds(node_start, position) > 0
-            outside_after = node_end > end and hours.active_seconds(end, node_end) > 0
-            if not (outside_before or outside_after):
-                break
-        if hours.active_seconds(position, min(node_end, end)) > 0:
-            nodes.append((length, node_start))
-        position = node_end
-    return nodes
+            day_first = grid.period_index(number, 0)
+            picked = np.flatnonzero(nodes.trading[max(lo - day_first, 0) : hi - day_first]) + max(lo - day_first, 0)
+            periods.append(picked + day_first)
+            times.append(nodes.bounds[picked] * 1000)
+            rows.append(nodes.ohlcv[picked])
+    elif lo < hi:
+        traded = [
+            (index, bar)
+            for index in range(lo, hi)
+            if (bar := path.days_at(*grid.day_numbers(index), math.inf)) is not None
+        ]
+        periods.append(np.array([index for index, _ in traded], dtype=np.int64))
+        times.append(np.array([grid.stamp(index) * 1000 for index, _ in traded], dtype=np.int64))
+        rows.append(np.array([bar for _, bar in traded], dtype=np.int64).reshape(-1, 5))
+    return np.concatenate(periods), _columns(path.instrument, np.concatenate(times), np.concatenate(rows))
+
+
+def _nodes_ready(path: PricePath, grid: Grid, lo: int, hi: int) -> bool:
+    """Whether the tree nodes behind the closed periods [lo, hi) are cached (daily ones always are, once the days
+    are generated)."""
+    if not grid.resolution.is_intraday or lo >= hi:
+        return True
+    first, last = grid.day_and_period(lo)[0], grid.day_and_period(hi - 1)[0]
+    return all(path.has_nodes(number, grid.resolution) for number in range(first, last + 1))
+
+
+def _periods(block: _Block, lo: int, hi: int) -> BarColumns:
+    """The bars of periods [lo, hi) in a block."""
+    return block.bars[np.searchsorted(block.periods, lo) : np.searchsorted(block.periods, hi)]
+
+
+def _columns(instrument: Instrument, times: npt.NDArray[np.int64], rows: Ohlcv) -> BarColumns:
+    """Bars as clients see them from rows of ticks and volume units."""
+    volumes = rows[:, 4] / instrument.volume_scale if instrument.volume_precision else rows[:, 4]
+    return BarColumns.of(times, rows[:, :4] / instrument.pricescale, volumes)
+
+
+def _to_bar(instrument: Instrument, stamp: int, bar: TickBar) -> Bar:
+    """A bar stamped at `stamp` (UTC seconds) as clients see it."""
+    scale = instrument.pricescale
+    return Bar(
+        stamp * 1000,
+        bar.open / scale,
+        bar.high / scale,
+        bar.low / scale,
+        bar.close / scale,
+        instrument.volume(bar.volume),
+    )

@@ -16,9 +16,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+import numpy as np
+import numpy.typing as npt
 
 from app.market.resolutions import DAY
 
+Moments = npt.NDArray[np.float64]
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _NYSE_HOLIDAYS = holidays.financial_holidays("NYSE")
 
@@ -94,9 +97,10 @@ class TradingHours:
                 total += min(end, close) - max(start, open_)
         return total
 
-    def activity(self, moment: float) -> float:
-        """Relative trading intensity at a moment (UTC seconds; 1.0 on average)."""
-        return 1.0
+    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
+        """Relative trading intensity (about 1.0 on average) at each of `moments` (UTC seconds) of the session
+        [open, close) (UTC seconds) they belong to."""
+        return np.ones_like(moments)
 
 
 # Three classes of hours over the dozen years of history: every day stays cached.
@@ -128,11 +132,11 @@ class StockHours(TradingHours):
 
     __slots__ = ()
 
-    def activity(self, moment: float) -> float:
-        opens, closes = _session_times(self, datetime.fromtimestamp(int(moment // 1), self.zone).date())
-        since_open = (moment - opens) / 2700
-        to_close = (closes - moment) / 2700
-        return 0.75 + 1.0 * math.exp(-since_open) + 0.7 * math.exp(-to_close)
+    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
+        opens, closes = session
+        since_open = (moments - opens) / 2700
+        to_close = (closes - moments) / 2700
+        return 0.75 + 1.0 * np.exp(-since_open) + 0.7 * np.exp(-to_close)
 
 
 class ForexHours(TradingHours):
@@ -140,9 +144,9 @@ class ForexHours(TradingHours):
 
     __slots__ = ()
 
-    def activity(self, moment: float) -> float:
-        hour = moment % DAY / 3600
-        return 0.5 + (0.8 if 7 <= hour < 16 else 0.0) + (0.8 if 13 <= hour < 21 else 0.0)
+    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
+        hour = moments % DAY / 3600
+        return 0.5 + 0.8 * ((hour >= 7) & (hour < 16)) + 0.8 * ((hour >= 13) & (hour < 21))
 
 
 class CryptoHours(TradingHours):
@@ -150,8 +154,8 @@ class CryptoHours(TradingHours):
 
     __slots__ = ()
 
-    def activity(self, moment: float) -> float:
-        return 1.0 + 0.3 * math.cos(math.tau * (moment % DAY / DAY - 16 / 24))
+    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
+        return 1.0 + 0.3 * np.cos(math.tau * (moments % DAY / DAY - 16 / 24))
 
 
 WEEKDAYS = frozenset(range(5))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
+import numpy as np
 import pytest
 
 from app.market.resolutions import DAY
@@ -99,18 +100,20 @@ def test_the_trading_day_a_moment_belongs_to(moment: int, stock: date, forex: da
 
 def test_a_stock_session_is_busiest_at_the_open_and_the_close_and_quiet_at_lunch() -> None:
     for opens, closes in ((utc(11, 18, 14, 30), utc(11, 18, 21)), (utc(7, 15, 13, 30), utc(7, 15, 20))):
-        at_open, at_lunch, at_close = (STOCK_HOURS.activity(s) for s in (opens, (opens + closes) / 2, closes - 1))
+        moments = np.array([opens, (opens + closes) / 2, closes - 1], dtype=np.float64)
+        at_open, at_lunch, at_close = STOCK_HOURS.activity(moments, (opens, closes))
         assert at_open > at_close > at_lunch
         assert at_lunch == pytest.approx(0.75, abs=0.05)
 
 
 def test_forex_is_busiest_when_london_and_new_york_overlap() -> None:
-    asia, london, overlap, new_york = (FOREX_HOURS.activity(hour * 3600) for hour in (3, 9, 14, 18))
+    moments = np.array([3, 9, 14, 18], dtype=np.float64) * 3600
+    asia, london, overlap, new_york = FOREX_HOURS.activity(moments, (0, DAY))
     assert (asia, london, overlap, new_york) == pytest.approx((0.5, 1.3, 2.1, 1.3))
 
 
 def test_crypto_swells_in_the_us_afternoon() -> None:
-    by_hour = [CRYPTO_HOURS.activity(hour * 3600) for hour in range(24)]
+    by_hour = CRYPTO_HOURS.activity(np.arange(24, dtype=np.float64) * 3600, (0, DAY)).tolist()
     assert max(range(24), key=by_hour.__getitem__) == 16
     assert min(by_hour) == pytest.approx(0.7)
     assert max(by_hour) == pytest.approx(1.3)

@@ -81,4 +81,4 @@ def test_once_history_is_served_a_warm_request_needs_no_generation_even_before_t
     monday_before_open = calendar.timegm((2026, 11, 30, 13, 0, 0))  # 08:00 in New York
     feed = SimulatedFeed(clock=lambda: monday_before_open)
     feed.history("AAPL", Resolution.M1, monday_before_open - 3 * 86_400, monday_before_open, 300)
-    assert feed._path("AAPL").days_ready(monday_before_open)
+    assert feed._path("AAPL").days_ready(monday_before_open // 86_400)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,9 +18,8 @@ from app.market.bars import Bar, TickBar, merge
 from app.market.grid import Grid, grid_for
 from app.market.instruments import INSTRUMENTS, AssetClass, Instrument
 from app.market.resolutions import DAY, Resolution
-from app.market.rng import Rng
 from app.market.simulation import HISTORY_EPOCH, SimulatedFeed
-from app.market.subdivide import subdivide
+from app.market.subdivide import Segments, subdivide
 from tests.conftest import FROZEN_NOW
 
 SYMBOLS = [i.symbol for i in INSTRUMENTS]
@@ -283,25 +283,39 @@ def test_asset_classes_have_their_own_volatility() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    prices=st.lists(st.integers(1, 10_000_000), min_size=4, max_size=4),
-    volume=st.integers(0, 10**12),
-    variances=st.lists(st.floats(0.01, 10), min_size=1, max_size=60),
-    seed=st.integers(0, 2**64 - 1),
+    parents=st.lists(
+        st.tuples(st.lists(st.integers(1, 10_000_000), min_size=4, max_size=4), st.integers(0, 10**12)),
+        min_size=1,
+        max_size=6,
+    ),
+    weights=st.lists(st.lists(st.floats(0.01, 10), min_size=1, max_size=60), min_size=6, max_size=6),
+    key=st.integers(0, 2**64 - 1),
     minmov=st.sampled_from([1, 5]),
 )
 def test_subdivided_bars_aggregate_exactly_to_their_parent(
-    prices: list[int], volume: int, variances: list[float], seed: int, minmov: int
+    parents: list[tuple[list[int], int]], weights: list[list[float]], key: int, minmov: int
 ) -> None:
-    o, c = (p * minmov for p in prices[:2])
-    h = max(prices) * minmov
-    low = min(prices) * minmov
-    parent = TickBar(o, h, low, c, volume)
-    children = subdivide(parent, variances, variances, minmov, Rng(seed))
-    assert len(children) == len(variances)
-    assert merge(children) == parent
-    for child in children:
-        assert child.low <= min(child.open, child.close)
-        assert max(child.open, child.close) <= child.high
-        assert all(p % minmov == 0 for p in child[:4])
-    for before, after in itertools.pairwise(children):
-        assert before.close == after.open
+    """Each parent of a level, split with the others in one pass, is exactly the aggregate of its children."""
+    rows = [
+        TickBar(prices[0] * minmov, max(prices) * minmov, min(prices) * minmov, prices[1] * minmov, volume)
+        for prices, volume in parents
+    ]
+    counts = [len(w) for w in weights[: len(rows)]]
+    group = np.repeat(np.arange(len(rows)), counts)
+    children = subdivide(
+        np.array(rows, dtype=np.int64),
+        Segments.of(group),
+        np.array([w for ws in weights[: len(rows)] for w in ws]),
+        minmov,
+        key,
+        np.arange(len(group), dtype=np.uint64),
+    )
+    for parent, child_rows in zip(rows, np.split(children, np.cumsum(counts)[:-1]), strict=True):
+        kids = [TickBar._make(int(x) for x in row) for row in child_rows]
+        assert merge(kids) == parent
+        for child in kids:
+            assert child.low <= min(child.open, child.close)
+            assert max(child.open, child.close) <= child.high
+            assert all(p % minmov == 0 for p in child[:4])
+        for before, after in itertools.pairwise(kids):
+            assert before.close == after.open

@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.market.instruments import INSTRUMENTS, AssetClass
-from app.market.pricepath import PricePath
 from app.market.resolutions import DAY, Resolution
-from app.market.simulation import HISTORY_EPOCH, SimulatedFeed
+from app.market.simulation import SimulatedFeed
 from tests.conftest import FROZEN_NOW
 from tests.market.stylized import Facts, class_facts
 
@@ -88,17 +87,3 @@ def test_stock_sessions_trade_most_at_the_open_and_close(daylight_saving: bool) 
     assert statistics.fmean(volumes["09:30"]) > 1.3 * lunch
     assert statistics.fmean(volumes["15:30"]) > 1.3 * lunch
     assert max(statistics.fmean(v) for v in volumes.values()) < 3 * lunch
-
-
-def test_a_short_trading_day_moves_as_much_as_its_hours() -> None:
-    """Forex's Sunday evening (17:00 New York to midnight UTC, a few hours) ranges about as far as a few hours of a
-    weekday do, not as far as a whole day: a day's variance follows its trading time."""
-    path = PricePath(next(i for i in INSTRUMENTS if i.symbol == "EURUSD"), HISTORY_EPOCH)
-    ranges: dict[int, list[float]] = {6: [], 1: []}  # Sunday and Tuesday
-    for start in range(HISTORY_EPOCH, FROZEN_NOW - DAY, DAY):
-        bar = path.node(DAY, start)
-        weekday = datetime.fromtimestamp(start, UTC).weekday()
-        if bar is not None and weekday in ranges:
-            ranges[weekday].append((bar.high - bar.low) / bar.open)
-    assert ranges[6]
-    assert statistics.fmean(ranges[6]) < 0.6 * statistics.fmean(ranges[1])
