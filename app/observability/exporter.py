@@ -111,7 +111,8 @@ async def serve_metrics(request: web.Request) -> web.Response:
 
 async def _mirror_periodically(app: web.Application) -> AsyncIterator[None]:
     """Multiprocess mode: write this worker's figures to the shared directory every MIRROR_INTERVAL seconds;
-    at exit, take its live gauges out of the sum."""
+    at exit, write its final counts (the connections closed at shutdown among them) and take its live gauges
+    out of the sum."""
     exporter = app[METRICS]
 
     async def run() -> None:
@@ -124,6 +125,7 @@ async def _mirror_periodically(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    exporter.update()
     multiprocess.mark_process_dead(os.getpid(), exporter.multiproc_dir)  # type: ignore[no-untyped-call]
 
 
@@ -133,7 +135,7 @@ def setup_metrics(app: web.Application) -> None:
     if not settings.metrics_enabled:
         return
     # A `_created` series beside every counter doubles the output for a figure Prometheus does not use.
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     multiproc_dir = settings.prometheus_multiproc_dir
     registry = None if multiproc_dir else CollectorRegistry()
     metrics = Metrics(registry)

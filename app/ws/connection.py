@@ -20,6 +20,7 @@ class Connection:
 
     __slots__ = (
         "behind_since",
+        "close_code",
         "close_reason",
         "dropped",
         "evicted",
@@ -51,6 +52,8 @@ class Connection:
         self.evicted = False
         # Why the server ends it, once it decides to (None: the client ended it); for metrics and the log.
         self.close_reason: CloseReason | None = None
+        # The code the server closed it with, if it did (aiohttp's close_code then holds the client's echo).
+        self.close_code: int | None = None
         # Text messages read from the client, and bar updates written to it (for the connection log).
         self.received = 0
         self.sent = 0

@@ -52,6 +52,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         close = await _serve(request, connection)
         if close is not None and not ws.closed:
+            connection.close_code = close.code
             await ws.close(code=close.code, message=close.reason.encode())
     finally:
         hub.remove(connection)
@@ -62,11 +63,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 def _log_close(connection: Connection, now: float) -> None:
     """The connection's one closing line: code, reason, seconds open, messages in, updates out and dropped."""
     reason = connection.close_reason or CloseReason.CLIENT
+    code = connection.close_code if connection.close_code is not None else connection.ws.close_code
     duration = now - connection.opened_at
     log.info(
         "ws#%d closed: code %s (%s), %.1f s, %d messages in, %d updates out, %d dropped",
         connection.id,
-        connection.ws.close_code,
+        code,
         reason,
         duration,
         connection.received,
@@ -74,7 +76,7 @@ def _log_close(connection: Connection, now: float) -> None:
         connection.dropped,
         extra={
             "ws": connection.id,
-            "code": connection.ws.close_code,
+            "code": code,
             "reason": str(reason),
             "duration_s": round(duration, 3),
             "messages_in": connection.received,
@@ -116,6 +118,7 @@ async def _serve(request: web.Request, connection: Connection) -> Close | None:
         else:  # CLOSE, CLOSING, CLOSED or ERROR (aiohttp has already answered an oversize frame with 1009)
             if isinstance(message.data, WebSocketError) and message.data.code == protocol.MESSAGE_TOO_BIG.code:
                 connection.close_reason = CloseReason.BAD_FRAME
+                connection.close_code = protocol.MESSAGE_TOO_BIG.code
             return None
 
 

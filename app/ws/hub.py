@@ -119,6 +119,7 @@ class Hub:
 
 
 async def _close_one(connection: Connection, close: Close) -> None:
+    connection.close_code = close.code
     try:
         async with asyncio.timeout(CLOSE_TIMEOUT):
             await connection.ws.close(code=close.code, message=close.reason.encode())

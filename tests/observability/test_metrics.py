@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from aiohttp import WSMsgType
 
@@ -100,7 +102,8 @@ async def test_connections_subscriptions_and_updates(make_client: Connect) -> No
     assert final.value("tradingpro_http_request_duration_seconds_count", route=WS_PATH) == 0
 
 
-def closed(reason: str) -> object:
+def closed(reason: str) -> Callable[[Scrape], bool]:
+    """Whether a scrape counts exactly one connection closed for `reason`."""
     return lambda s: s.value("tradingpro_ws_connections_closed_total", reason=reason) == 1
 
 
@@ -123,7 +126,7 @@ async def test_connections_closed_by_the_server_are_counted_by_reason(
             await ws.send_str(frame)
         code, _ = await closed_with(ws)
     assert code in (1003, 1009)
-    scraped = await scrape_until(lambda: scrape(client), closed(reason), f"a close for {reason}")  # type: ignore[arg-type]
+    scraped = await scrape_until(lambda: scrape(client), closed(reason), f"a close for {reason}")
     others = [
         labels for labels in scraped.labels("tradingpro_ws_connections_closed_total") if labels["reason"] != reason
     ]
@@ -142,7 +145,7 @@ async def test_a_slow_consumer_is_counted_with_its_dropped_updates(make_client: 
     client = await make_client(bar_broadcaster_interval=0.001, ws_send_buffer_limit=4096, ws_slow_client_timeout=0.5)
     stalled = await stalled_subscriber(client, [("BTCUSD", r) for r in ("1", "5", "15", "60", "240", "1D")])
     try:
-        scraped: Scrape = await scrape_until(lambda: scrape(client), closed("slow_consumer"), "the evicted consumer")  # type: ignore[arg-type]
+        scraped: Scrape = await scrape_until(lambda: scrape(client), closed("slow_consumer"), "the evicted consumer")
     finally:
         stalled.close()
     assert scraped.value("tradingpro_ws_updates_dropped_total") > 0
