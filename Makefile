@@ -75,7 +75,7 @@ format: $(DEV)
 
 ## Benchmarks (figures printed and written to bench/results/): REST under wrk (installed with apt-get if
 ## missing), hot and rotating; WebSocket fan-out and capacity; 20,000 stalled connections from one address; the
-## chart page's first load. A run that saw
+## chart page's first load; 1 and 2 workers; the one file's size and start-up. A run that saw
 ## error answers, socket errors, malformed frames or unpainted candles is FAILED and stops the target.
 bench: $(DEV) $(NODE_DEV) chromium
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
@@ -86,6 +86,9 @@ bench: $(DEV) $(NODE_DEV) chromium
 	$(BIN)/python bench/history_load.py
 	$(BIN)/python bench/page.py
 	$(BIN)/python bench/fidelity.py
+	$(BIN)/python bench/workers.py
+	$(MAKE) dist
+	$(BIN)/python bench/dist.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info bench/results
