@@ -1,6 +1,7 @@
 """The wheel: built from the checkout, installed (not editable) into a fresh virtual environment, and served by
-the Procfile's command (its `trading-pro` console script) from an empty directory, with nothing of the checkout
-on its path and only PORT set, as a PaaS runs it.
+the Procfile's command (`python -m app` of that environment) from an empty directory, with nothing of the
+checkout on its path and only PORT set, as a PaaS runs it; its `trading-pro` console script takes the same
+command line.
 
 Offline: the wheel is built with this environment's setuptools (no build isolation) and installed without its
 dependencies; the new environment reaches those through a .pth line naming this environment's site-packages
@@ -124,6 +125,12 @@ def procfile_command() -> list[str]:
     return shlex.split(line.removeprefix("web:"))
 
 
+def console_script_help(bin_dir: Path, cwd: Path) -> str:
+    """What the installed `trading-pro --help` prints."""
+    command = [str(bin_dir / "trading-pro"), "--help"]
+    return subprocess.run(command, cwd=cwd, env={}, check=True, capture_output=True, text=True).stdout
+
+
 def serve_installed(bin_dir: Path, empty: Path) -> LiveServer:
     """The Procfile's command with the environment's bin first on PATH, as a PaaS runs it: in an empty
     directory, with a bare environment that sets PORT and no HOST."""
@@ -138,6 +145,8 @@ def serve_installed(bin_dir: Path, empty: Path) -> LiveServer:
 async def test_the_installed_wheel_serves_everything_from_an_empty_directory(tmp_path: Path) -> None:
     wheel = await asyncio.to_thread(build_wheel, tmp_path)
     bin_dir = await asyncio.to_thread(install, wheel, tmp_path / "venv")
+    helped = await asyncio.to_thread(console_script_help, bin_dir, tmp_path)
+    assert helped.startswith("usage: trading-pro [-h] [--host HOST] [--port PORT] [--workers WORKERS]")
     server = await asyncio.to_thread(serve_installed, bin_dir, tmp_path / "empty")
     try:
         await check_serves_everything(server)
