@@ -78,10 +78,15 @@ def run_workers(count: int, worker: Callable[[], None]) -> int:
     failed = False
     try:
         for _ in range(count):
+            if stopping:
+                break
             pid = os.fork()
             if pid == 0:
                 _run_child(worker)
             children.add(pid)
+            if stopping:
+                # The signal came between the check and the fork: this worker missed it.
+                os.kill(pid, signal.SIGTERM)
         log.info("started %d workers: %s", count, ", ".join(map(str, sorted(children))))
         while children:
             pid, status = os.wait()
