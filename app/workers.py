@@ -24,12 +24,14 @@ log = logging.getLogger(__name__)
 # prometheus-client's multiprocess mode: every worker writes its figures under this directory and a scrape of
 # any worker reads them all. It must be set before the workers import prometheus_client.
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _run_child(worker: Callable[[], None]) -> None:
     """In a forked worker: run `worker` and leave with its status, never returning into the parent's code."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     status = 0
     try:
         worker()
@@ -74,19 +76,19 @@ def run_workers(count: int, worker: Callable[[], None]) -> int:
         for pid in children:
             os.kill(pid, signum)
 
-    previous = {signum: signal.signal(signum, stop_all) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, stop_all) for signum in STOP_SIGNALS}
     failed = False
     try:
-        for _ in range(count):
-            if stopping:
-                break
-            pid = os.fork()
-            if pid == 0:
-                _run_child(worker)
-            children.add(pid)
-            if stopping:
-                # The signal came between the check and the fork: this worker missed it.
-                os.kill(pid, signal.SIGTERM)
+        # Held back while forking, so that a stop cannot miss a worker forked after it; delivered just after.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            for _ in range(count):
+                pid = os.fork()
+                if pid == 0:
+                    _run_child(worker)
+                children.add(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         log.info("started %d workers: %s", count, ", ".join(map(str, sorted(children))))
         while children:
             pid, status = os.wait()
