@@ -91,4 +91,4 @@ bench: $(DEV) $(NODE_DEV) chromium
 	$(BIN)/python bench/dist.py
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info bench/results
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info bench/results build dist
