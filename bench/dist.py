@@ -26,9 +26,12 @@ PYZ = REPO_ROOT / "dist" / "trading-pro.pyz"
 TARGET_SECONDS = 2.0
 
 
-def python311() -> Path:
-    system = Path("/usr/bin/python3.11")
-    return system if system.exists() else Path(sys.base_prefix, "bin", "python3.11")
+def system_python() -> Path:
+    """The system's Python of this venv's version (the one file holds compiled modules for it): /usr/bin's if
+    there is one, else the interpreter the venv was made from."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = Path("/usr/bin", version)
+    return system if system.exists() else Path(sys.base_prefix, "bin", version)
 
 
 def time_to_healthy(python: Path, shiv_root: Path, workdir: Path) -> float:
@@ -47,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     if not PYZ.exists():
         subprocess.run(["make", "dist"], cwd=REPO_ROOT, check=True)
-    python = python311()
+    python = system_python()
     with tempfile.TemporaryDirectory(prefix="trading-pro-shiv-") as root, tempfile.TemporaryDirectory() as workdir:
         first = time_to_healthy(python, Path(root), Path(workdir))
         later = [time_to_healthy(python, Path(root), Path(workdir)) for _ in range(args.runs)]

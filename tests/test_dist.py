@@ -25,9 +25,11 @@ PYZ = ROOT / "dist" / "trading-pro.pyz"
 
 
 def bare_python() -> Path:
-    """A Python 3.11 with no packages of ours: the system's if there is one, else the one this venv is built on."""
-    system = Path("/usr/bin/python3.11")
-    return system if system.exists() else Path(sys.base_prefix, "bin", "python3.11")
+    """The system's Python of this venv's version (the one file holds compiled modules for it): /usr/bin's if
+    there is one, else the interpreter the venv was made from."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = Path("/usr/bin", version)
+    return system if system.exists() else Path(sys.base_prefix, "bin", version)
 
 
 @pytest.fixture(scope="module")
