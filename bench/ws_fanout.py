@@ -28,6 +28,11 @@ server can tick) drives the server flat out: its deliveries/s is the most one pr
 The targets (at most 4 us of server CPU per update at 1,000 subscribers; at least 200,000
 deliveries/s at saturation) are printed next to the figures, not asserted.
 
+Each run is made twice, with metrics on (METRICS_ENABLED=true, as deployed; the targets are judged
+on these) and off, and the ratio of server CPU per delivery (on / off) and of saturation deliveries/s
+(off / on) is printed against the target of at most 1.10 (metrics cost at most 10 %).
+--no-compare-metrics makes only the runs with metrics on.
+
 The machine may be shared: each run waits (up to 2 minutes) for the cores to be quiet, and a run
 during which other processes took 5 % or more of either core is repeated (--attempts), keeping the
 least disturbed one; the output says when figures were disturbed.
@@ -50,7 +55,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
@@ -103,6 +108,8 @@ BEHIND_FRAMES = 4
 OTHER_LOAD = 0.05
 # A client (or the median client, against the nominal count) getting fewer than this share is reported.
 UNEVEN = 0.9
+# Metrics may make a delivery cost at most this much more than without them.
+TARGET_METRICS_RATIO = 1.10
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,8 @@ class Run:
     label: str
     subscribers: int
     interval: float
+    # METRICS_ENABLED of the server.
+    metrics: bool = True
 
 
 class Snapshot(NamedTuple):
@@ -209,6 +218,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--sample-every", type=int, default=SAMPLE_EVERY, help="check every Nth update of each client (its first too)"
     )
+    parser.add_argument(
+        "--compare-metrics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="repeat each run with METRICS_ENABLED=false and print the metrics' overhead",
+    )
     return parser.parse_args()
 
 
@@ -216,13 +231,19 @@ def planned_runs(args: argparse.Namespace) -> list[Run]:
     runs = [Run("fan-out", int(n), args.interval) for n in args.subscribers.split(",") if n.strip()]
     if args.saturation_subscribers > 0:
         runs.append(Run("saturation", args.saturation_subscribers, args.saturation_interval))
-    return runs
+    if not args.compare_metrics:
+        return runs
+    # Each pair back to back, so that both see the machine in the same state.
+    return [paired for run in runs for paired in (run, replace(run, metrics=False))]
 
 
 def measure(run: Run, args: argparse.Namespace) -> Message:
     """One fresh server, one load process, one window; the raw and derived figures."""
     try:
-        server = start_server(SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(run.interval)})
+        server = start_server(
+            SERVER_ENV
+            | {"BAR_BROADCASTER_INTERVAL": str(run.interval), "METRICS_ENABLED": "true" if run.metrics else "false"}
+        )
     except (OSError, RuntimeError, TimeoutError) as error:
         # The message carries the server's last words.
         return asdict(run) | {"error": f"server did not start: {error}", "server_log": ""}
@@ -330,7 +351,8 @@ def table(results: Sequence[Message]) -> str:
 
 
 def row(result: Message) -> list[str]:
-    head = [result["label"], str(result["subscribers"]), f"{result['interval'] * 1000:g}"]
+    name = result["label"] + ("" if result.get("metrics", True) else " (no metrics)")
+    head = [name, str(result["subscribers"]), f"{result['interval'] * 1000:g}"]
     if "deliveries_per_second" not in result:
         return [*head, "ERROR", *[""] * 14, "FAILED"]
     us, per_client = result["server_us_per_delivery"], result["per_client_deliveries"]
@@ -358,7 +380,55 @@ def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
+def metrics_overhead(results: Sequence[Message]) -> list[Message]:
+    """Per pair of completed runs (metrics on, off): server CPU per delivery on / off, deliveries/s off / on."""
+    done = {
+        (r["label"], r["subscribers"], r["interval"], r["metrics"]): r
+        for r in results
+        if r.get("server_us_per_delivery") is not None
+    }
+    pairs = []
+    for (label, subscribers, interval, metrics), on in done.items():
+        off = done.get((label, subscribers, interval, False))
+        if not metrics or off is None:
+            continue
+        pairs.append(
+            {
+                "label": label,
+                "subscribers": subscribers,
+                "us_per_delivery_on": on["server_us_per_delivery"],
+                "us_per_delivery_off": off["server_us_per_delivery"],
+                "cpu_ratio": on["server_us_per_delivery"] / off["server_us_per_delivery"],
+                "deliveries_per_second_on": on["deliveries_per_second"],
+                "deliveries_per_second_off": off["deliveries_per_second"],
+                "throughput_ratio": off["deliveries_per_second"] / on["deliveries_per_second"],
+            }
+        )
+    return pairs
+
+
+def overhead_lines(pairs: Sequence[Message]) -> list[str]:
+    lines = []
+    for pair in pairs:
+        # At saturation the server is flat out, so what metrics cost shows as deliveries lost; below it, as CPU.
+        saturated = pair["label"] == "saturation"
+        ratio = pair["throughput_ratio"] if saturated else pair["cpu_ratio"]
+        figures = (
+            f"{pair['deliveries_per_second_off']:,.0f} deliveries/s without metrics, "
+            f"{pair['deliveries_per_second_on']:,.0f} with"
+            if saturated
+            else f"{pair['us_per_delivery_on']:.2f} us server CPU per delivery with metrics, "
+            f"{pair['us_per_delivery_off']:.2f} without"
+        )
+        lines.append(
+            f"Metrics overhead, {pair['label']} at {pair['subscribers']:,} subscribers: {figures} -> ratio "
+            f"{ratio:.3f} (target <= {TARGET_METRICS_RATIO:.2f}: {verdict(ratio <= TARGET_METRICS_RATIO)})"
+        )
+    return lines
+
+
 def target_lines(results: Sequence[Message]) -> list[str]:
+    results = [r for r in results if r.get("metrics", True)]
     at_target = [r for r in results if r["label"] == "fan-out" and r["subscribers"] == TARGET_US_AT_SUBSCRIBERS]
     us = at_target[0].get("server_us_per_delivery") if at_target else None
     if us is None:
@@ -494,14 +564,22 @@ def main() -> None:
     raise_fd_limit()
     results = []
     for run in planned_runs(args):
-        print(f"{run.label}: {run.subscribers} subscribers, tick every {run.interval * 1000:g} ms ...", flush=True)
+        metrics = "metrics on" if run.metrics else "metrics off"
+        print(
+            f"{run.label}: {run.subscribers} subscribers, tick every {run.interval * 1000:g} ms, {metrics} ...",
+            flush=True,
+        )
         results.append(measure_undisturbed(run, args))
     print()
     print(table(results))
     print()
-    for line in [*target_lines(results), accounting_line(), *warnings(results)]:
+    overhead = metrics_overhead(results)
+    for line in [*target_lines(results), *overhead_lines(overhead), accounting_line(), *warnings(results)]:
         print(line)
-    path = write_json("ws_fanout.json", {"settings": vars(args), "environment": ws_environment(), "runs": results})
+    path = write_json(
+        "ws_fanout.json",
+        {"settings": vars(args), "environment": ws_environment(), "runs": results, "metrics_overhead": overhead},
+    )
     print(f"\nWritten to {path}")
     failed = failure_lines(results)
     if failed:
