@@ -106,11 +106,15 @@ async def test_text_lines_for_requests_and_for_each_connection_open_and_close() 
 
 
 async def test_json_lines_carry_every_field() -> None:
-    async with server_run(FAST | {"LOG_FORMAT": "json"}) as (server, run), aiohttp.ClientSession() as session:
+    env = FAST | {"LOG_FORMAT": "json", "WS_MAX_MESSAGE_SIZE": "1024"}
+    async with server_run(env) as (server, run), aiohttp.ClientSession() as session:
         async with session.get(server.url(CONFIG_PATH)) as response:
             body = await response.read()
         await bad_frame_session(server, session)
-        await wait_for_line(server, lambda line: "bad_frame" in line, "for the bad frame's close")
+        async with session.ws_connect(server.url(WS_PATH)) as oversize:
+            await oversize.send_str("x" * 2000)
+            assert (await closed_with(oversize))[0] == 1009
+        await wait_for_line(server, lambda line: "ws#2 closed" in line, "for the oversize frame's close")
     records: list[dict[str, Any]] = [json.loads(line) for line in run.lines]
     assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
     assert all(record["time"].endswith("+00:00") for record in records), "ISO 8601 times in UTC"
@@ -122,7 +126,9 @@ async def test_json_lines_carry_every_field() -> None:
     assert 0 < request["duration_ms"] < 30_000
     opened = next(r for r in records if r["logger"] == "app.ws.handler" and "opened" in r["message"])
     assert opened["client"] == "127.0.0.1"
-    closed = next(r for r in records if r["logger"] == "app.ws.handler" and r.get("reason") == "bad_frame")
+    closes = [r for r in records if r["logger"] == "app.ws.handler" and "reason" in r]
+    assert [(r["ws"], r["code"], r["reason"]) for r in closes] == [(1, 1003, "bad_frame"), (2, 1009, "bad_frame")]
+    closed = closes[0]
     assert closed["ws"] == opened["ws"]
     assert (closed["code"], closed["messages_in"], closed["updates_dropped"]) == (1003, 2, 0)
     assert closed["updates_out"] >= 20
