@@ -5,13 +5,16 @@ pinned to CPU 1 with one thread and --connections keep-alive connections (defaul
 
 - hot (one URL repeated): health, /bars and UDF /history at 1 minute and 1 day, 300 bars each. Every answer
   after the first comes from warm caches, so these are the best case;
-- rotating (cold cache): wrk cycles through --rotating-urls (default 3,000) /bars URLs of 300 bars each, drawn
-  with a fixed --seed over every instrument, resolutions 1/5/15/60/1D and windows anywhere in the last 50 days
-  (intraday) or 15 years (daily); see rotating.py. The output says whether the set needs more cache blocks than
-  the server keeps, which is what makes it cold.
+- rotating: --rotating-urls (default 3,000) /bars URLs of 300 bars each, drawn with a fixed --seed over every
+  instrument, resolutions 1/5/15/60/1D and windows anywhere in the last 50 days (intraday) or 15 years (daily);
+  see rotating.py. They are verified on the first server, then measured on a fresh one: first one pass through
+  all of them (cold: no window has been served before, nothing is cached), then cycling through them as the
+  hot loads do. The output says whether the set needs more cache blocks than the server keeps, which is what
+  would keep the cycling run cold too.
 
-Each scenario gets a 2 s warm-up run, which is discarded (the rotating one then continues where the warm-up
-stopped), then a measured run of --duration seconds (default 10) that reports:
+Each hot or cycling scenario gets a 2 s warm-up run, which is discarded (the cycling one then continues where
+the warm-up stopped), then a measured run of --duration seconds (default 10); the cold pass stops after one
+answer per URL. Each reports:
 
 - requests/s and the p50 / p99 latency, from a Lua `done` callback in wrk;
 - non-2xx answers (counted by a Lua `response` callback) and socket errors (connect, read, write, timeout): a
@@ -25,8 +28,8 @@ stopped), then a measured run of --duration seconds (default 10) that reports:
 
 Every URL is fetched beforehand and must answer 200 with 300 bars (all of the rotating ones, each with exactly
 300 bars before its end), so an error page is never benchmarked. The targets are printed next to the figures,
-never asserted: hot /bars at least 5,000 req/s with p99 under 25 ms, health at least 10,000 req/s; rotating at
-least 40 % of the hot /bars throughput, p99 at most 50 ms and server RSS at most 300 MB.
+never asserted: hot /bars at least 5,000 req/s with p99 under 25 ms, health at least 10,000 req/s; the rotating
+cold pass at least 40 % of the hot /bars throughput, p99 at most 50 ms and server RSS at most 300 MB.
 
 Run from the repository root:
 
@@ -46,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +79,34 @@ MIN_BARS = 300
 SERVER_ENV = {"BAR_BROADCASTER_ENABLED": "false"}
 RESULT_MARKER = "WRK_RESULT "
 HOT = "hot (one URL repeated)"
-ROTATING = "rotating (cold cache)"
+COLD = "rotating, first pass (cold)"
+ROTATING = "rotating, cycling"
+# Longest a first pass through the rotating URLs may take (wrk waits this long whatever happens).
+COLD_PASS_SECONDS = 30
 # Targets of the rotating load, from a later issue: printed, never asserted.
 ROTATING_MIN_SHARE = 0.40
 ROTATING_MAX_P99_MS = 50.0
 ROTATING_MAX_RSS_MB = 300.0
 
 # One script for every scenario, so wrk does the same work per request whatever the load: it cycles through
-# the paths of a file (one per line) from a given line, and counts answers outside 2xx, which wrk's own
+# the paths of a file (one per line) from a given line, stops after a given number of answers (0: at the end of
+# its duration), and counts answers outside 2xx, which wrk's own
 # `status` error count does not (it counts only 4xx and 5xx). wrk reports latencies and duration in
 # microseconds; percentile() yields whole numbers, hence %d.
 WRK_LUA = f"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct {{ long tv_sec; long tv_nsec; }} timespec;
+int clock_gettime(int clock, timespec *now);
+]]
+local now = ffi.new("timespec")
+
+-- CLOCK_MONOTONIC, in microseconds.
+local function monotonic_us()
+  ffi.C.clock_gettime(1, now)
+  return tonumber(now.tv_sec) * 1000000 + math.floor(tonumber(now.tv_nsec) / 1000)
+end
+
 local threads = {{}}
 
 function setup(thread)
@@ -97,11 +117,16 @@ function init(args)
   paths = {{}}
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
   position = tonumber(args[2])
+  limit = tonumber(args[3])
+  answered = 0
+  first_sent_us = 0
+  last_answer_us = 0
   non_2xx = 0
   first_bad_status = 0
 end
 
 function request()
+  if first_sent_us == 0 then first_sent_us = monotonic_us() end
   local path = paths[position]
   position = position % #paths + 1
   return wrk.format(nil, path)
@@ -112,20 +137,29 @@ function response(status, headers, body)
     non_2xx = non_2xx + 1
     if first_bad_status == 0 then first_bad_status = status end
   end
+  answered = answered + 1
+  if limit > 0 and answered >= limit then
+    last_answer_us = monotonic_us()
+    wrk.thread:stop()
+  end
 end
 
 done = function(summary, latency, requests)
   local non_2xx, first_bad_status = 0, 0
+  -- With a limit, wrk itself still waits out its duration: the run lasted from the first request to the last
+  -- answer counted.
+  local duration = summary.duration
   for _, thread in ipairs(threads) do
     non_2xx = non_2xx + thread:get("non_2xx")
     if first_bad_status == 0 then first_bad_status = thread:get("first_bad_status") end
+    if thread:get("last_answer_us") > 0 then duration = thread:get("last_answer_us") - thread:get("first_sent_us") end
   end
   local e = summary.errors
   io.write(string.format(
     '{RESULT_MARKER}{{"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
     .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, "non_2xx": %d, '
     .. '"first_bad_status": %d}}\\n',
-    summary.requests, summary.duration, summary.bytes,
+    summary.requests, duration, summary.bytes,
     latency:percentile(50), latency:percentile(99), latency.max,
     e.connect, e.read, e.write, e.status, e.timeout, non_2xx, first_bad_status))
 end
@@ -280,12 +314,14 @@ class Usage:
 # --- wrk ------------------------------------------------------------------------------------------------------
 
 
-def run_wrk(base_url: str, lua: Path, paths_file: Path, first: int, seconds: int, connections: int) -> WrkResult:
-    """wrk cycling through `paths_file` from its line `first` (1-based) for `seconds`."""
+def run_wrk(
+    base_url: str, lua: Path, paths_file: Path, first: int, seconds: int, connections: int, limit: int = 0
+) -> WrkResult:
+    """wrk cycling through `paths_file` from its line `first` (1-based) for `seconds`, or until `limit` answers."""
     command = [
         *("taskset", "-c", str(WRK_CPU)),
         *("wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(lua), base_url),
-        *("--", str(paths_file), str(first)),
+        *("--", str(paths_file), str(first), str(limit)),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if completed.returncode != 0:
@@ -298,6 +334,22 @@ def parse_wrk(output: str) -> WrkResult:
         if line.startswith(RESULT_MARKER):
             return WrkResult(**json.loads(line.removeprefix(RESULT_MARKER)))
     raise SystemExit(f"no {RESULT_MARKER.strip()} line in wrk's output:\n{output}")
+
+
+def measure_cold_pass(server: LiveServer, scenario: Scenario, workdir: Path, args: argparse.Namespace) -> Measurement:
+    """One pass through every URL of `scenario` on a server that has served none of them: every window is new."""
+    lua = workdir / "bench.lua"
+    paths_file = workdir / "paths.txt"
+    paths_file.write_text("".join(f"{path}\n" for path in scenario.paths))
+    before = Usage.now(server.pid)
+    result = run_wrk(server.base_url, lua, paths_file, 1, COLD_PASS_SECONDS, args.connections, len(scenario.paths))
+    if result.requests < len(scenario.paths):
+        raise SystemExit(
+            f"the cold pass answered {result.requests:,} of {len(scenario.paths):,} in {COLD_PASS_SECONDS} s"
+        )
+    # The server did nothing between the pass's last answer and wrk's end: CPU shares are of the pass's time.
+    usage = replace(Usage.now(server.pid) - before, wall=result.duration_us / 1e6)
+    return summarize(replace(scenario, load=COLD), result, usage, rss_kb(server.pid) / 1024)
 
 
 def measure(server: LiveServer, scenario: Scenario, workdir: Path, args: argparse.Namespace) -> Measurement:
@@ -380,27 +432,29 @@ def met(ok: bool) -> str:
 
 
 def rotating_targets(measurements: Sequence[Measurement], urls: rotating.RotatingSet) -> tuple[list[str], Message]:
-    """The rotating load against its targets, and against the best hot /bars throughput (the harsher ratio)."""
-    rotating_runs = [m for m in measurements if m.load == ROTATING]
+    """The rotating load's first, cold pass against its targets, and against the best hot /bars throughput (the
+    harsher ratio)."""
+    rotating_runs = [m for m in measurements if m.load == COLD]
     hot_bars = [m for m in measurements if m.load == HOT and m.first_path.startswith(rotating.BARS_PATH)]
     if not rotating_runs or not hot_bars:
         return [], {}
     run, hot = rotating_runs[0], max(hot_bars, key=lambda m: m.requests_per_s)
     share = run.requests_per_s / hot.requests_per_s if hot.requests_per_s else 0.0
     cold = (
-        f"needs at least {urls.blocks_touched:,} cache blocks, the server keeps {urls.cache_blocks:,}: cold"
+        f"needs at least {urls.blocks_touched:,} cache blocks, the server keeps {urls.cache_blocks:,}: cycling "
+        "through it stays cold"
         if urls.cold
-        else f"needs only {urls.blocks_touched:,} cache blocks of the server's {urls.cache_blocks:,}: after the "
-        "first pass it is served WARM, not cold"
+        else f"needs only {urls.blocks_touched:,} cache blocks of the server's {urls.cache_blocks:,}: cycling "
+        "through it is served from the cache after the first pass"
     )
     failed = " -- the run FAILED, so none of these counts" if run.failed else ""
     lines = [
         f"Rotating set: {len(urls.paths):,} URLs over {urls.pairs} instrument/resolution pairs (seed {urls.seed}); "
         f"{cold}. Verified all beforehand in {urls.verify_seconds:.0f} s ({urls.redrawn} windows redrawn).",
         *(f"  left out: {pair}: {why}" for pair, why in urls.skipped.items()),
-        f"Rotating vs hot: {run.requests_per_s:,.0f} / {hot.requests_per_s:,.0f} req/s ({hot.scenario}, the faster "
-        f"hot /bars run) = {share:.1%}{failed}",
-        "Targets of the rotating load (a later issue's; printed, never asserted):",
+        f"Rotating first pass (a fresh server, every window new) vs hot: {run.requests_per_s:,.0f} / "
+        f"{hot.requests_per_s:,.0f} req/s ({hot.scenario}, the faster hot /bars run) = {share:.1%}{failed}",
+        "Targets of the rotating load, on its cold first pass (printed, never asserted):",
         f"  throughput >= {ROTATING_MIN_SHARE:.0%} of hot -> {share:.1%} ({met(share >= ROTATING_MIN_SHARE)})",
         f"  p99 <= {ROTATING_MAX_P99_MS:g} ms -> {run.p99_ms:.1f} ms ({met(run.p99_ms <= ROTATING_MAX_P99_MS)})",
         f"  server RSS <= {ROTATING_MAX_RSS_MB:g} MB -> {run.server_rss_mb:.0f} MB "
@@ -474,14 +528,30 @@ def main() -> None:
             server = start_server(SERVER_ENV)
         except (OSError, RuntimeError, TimeoutError) as error:
             raise SystemExit(f"server did not start: {error}") from None
+        servers = [server]
         try:
             scenarios, urls = plan(server, args)
             measurements = []
             for scenario in scenarios:
+                if scenario.load != HOT:
+                    continue
                 print(f"measuring {scenario.name}, {scenario.load} ...", flush=True)
                 measurements.append(measure(server, scenario, Path(workdir), args))
         finally:
             server.stop(keep_log=True)
+        for scenario in scenarios:
+            if scenario.load == HOT:
+                continue
+            # A server that has served none of the rotating URLs (the verification warmed the first one's caches).
+            server = start_server(SERVER_ENV)
+            servers.append(server)
+            try:
+                print(f"measuring {scenario.name}, {COLD} on a fresh server ...", flush=True)
+                measurements.append(measure_cold_pass(server, scenario, Path(workdir), args))
+                print(f"measuring {scenario.name}, {scenario.load} ...", flush=True)
+                measurements.append(measure(server, scenario, Path(workdir), args))
+            finally:
+                server.stop(keep_log=True)
     print()
     print(report(measurements))
     print(accounting_line())
@@ -494,7 +564,8 @@ def main() -> None:
         results["rotating"] = urls.summary() | rotating_figures
     path = write_json(RESULTS_NAME, results)
     print(f"\nwritten to {path.relative_to(REPO_ROOT)}")
-    print_log_problems(server)
+    for server in servers:
+        print_log_problems(server)
     failed = [m.scenario for m in measurements if m.failed]
     if failed:
         sys.exit(f"FAILED: {', '.join(failed)} had error answers or socket errors")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -28,7 +29,7 @@ from app.market.bars import TickBar, merge
 from app.market.grid import day_periods
 from app.market.instruments import AssetClass, Instrument
 from app.market.resolutions import DAY, Resolution
-from app.market.rng import Rng, seed_for
+from app.market.rng import normals, seed_for, uniforms
 from app.market.subdivide import Ohlcv, Segments, subdivide
 from app.market.trading_hours import day_of_number
 
@@ -100,10 +101,39 @@ _LEVERAGE = {AssetClass.STOCK: -0.045, AssetClass.CRYPTO: 0.0, AssetClass.FOREX:
 _MEAN_REVERSION = 0.003
 
 
-def _student_t(rng: Rng) -> float:
-    """A draw of Student's t with _SHOCK_NU (even) degrees of freedom, scaled to unit variance."""
-    chi_square = -2.0 * sum(math.log(rng.uniform()) for _ in range(_SHOCK_NU // 2))
-    return rng.gauss() * math.sqrt((_SHOCK_NU - 2) / chi_square)
+# Trading days whose random draws are made together.
+_DAY_CHUNK = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _DayDraws:
+    """The random draws of consecutive trading days (one list entry per day), made in one vectorised pass."""
+
+    gap: list[float]
+    shock: list[float]
+    log_up: list[float]
+    log_down: list[float]
+    volume: list[float]
+    volatility: list[float]
+
+    @classmethod
+    def make(cls, symbol: str, first: int, count: int) -> _DayDraws:
+        days = np.arange(first, first + count, dtype=np.uint64)
+
+        def key(name: str) -> int:
+            return seed_for(symbol, "day", name)
+
+        # Student's t with _SHOCK_NU (even) degrees of freedom, scaled to unit variance.
+        chi_square = -2.0 * sum(np.log(uniforms(key(f"chi{i}"), days)) for i in range(_SHOCK_NU // 2))
+        shock = normals(key("shock"), days) * np.sqrt((_SHOCK_NU - 2) / chi_square)
+        return cls(
+            normals(key("gap"), days).tolist(),
+            shock.tolist(),
+            np.log(uniforms(key("up"), days)).tolist(),
+            np.log(uniforms(key("down"), days)).tolist(),
+            normals(key("volume"), days).tolist(),
+            normals(key("volatility"), days).tolist(),
+        )
 
 
 class _Volatility:
@@ -127,13 +157,13 @@ class _Volatility:
     def sigma(self) -> float:
         return self._base * math.exp(self._state)
 
-    def update(self, shock: float, rng: Rng) -> None:
-        """Tomorrow's volatility from today's unit shock."""
+    def update(self, shock: float, own_shock: float) -> None:
+        """Tomorrow's volatility from today's unit shock and a standard normal draw of its own."""
         self._state = (
             _VOL_PERSISTENCE * self._state
             + _VOL_FROM_SIZE * (abs(shock) - _MEAN_ABS_SHOCK)
             + self._leverage * shock
-            + _VOL_OWN_SHOCK * rng.gauss()
+            + _VOL_OWN_SHOCK * own_shock
         )
 
 
@@ -174,26 +204,28 @@ class PricePath:
         if index >= len(self._days):
             with self._days_lock:
                 while len(self._days) <= index:
-                    self._days.append(_cached(self._next_day(len(self._days))))
+                    first = len(self._days)
+                    draws = _DayDraws.make(self.instrument.symbol, first, _DAY_CHUNK)
+                    self._days.extend(_cached(self._next_day(first + i, draws, i)) for i in range(_DAY_CHUNK))
         return _bar(self._days[index])
 
     def days_ready(self, number: int) -> bool:
         """True when every trading day up to `number` is generated, so its bars are cheap."""
         return len(self._days) > number - self.epoch
 
-    def _next_day(self, index: int) -> TickBar | None:
+    def _next_day(self, index: int, draws: _DayDraws, i: int) -> TickBar | None:
+        """Trading day `index` (from the epoch) after the one before, from draws[i]."""
         inst = self.instrument
         session = inst.hours.session_bounds(day_of_number(self.epoch + index))
         if session is None:
             return None
         opens, closes = session
-        rng = Rng(seed_for(inst.symbol, "day", index))
         sigma = self._volatility.sigma * math.sqrt((closes - opens) / self._full_session)
         base = math.log(inst.base_price * inst.pricescale)
 
         # The price gaps over a pause in trading (a night, a weekend), never between sessions that touch.
         pause = self._last_session_end is None or self._last_session_end < opens
-        gap = inst.gap_ratio * sigma * rng.gauss() if pause else 0.0
+        gap = inst.gap_ratio * sigma * draws.gap[i] if pause else 0.0
         if self._last_close is None:
             open_ = self._tick(math.exp(base))
         elif gap:
@@ -201,19 +233,19 @@ class PricePath:
         else:
             open_ = self._last_close
         log_open = math.log(open_)
-        shock = _student_t(rng)
+        shock = draws.shock[i]
         move = -_MEAN_REVERSION * (log_open - base) + sigma * shock
         variance = sigma * sigma
-        up = (move + math.sqrt(move * move - 2 * variance * math.log(rng.uniform()))) / 2
-        down = (move - math.sqrt(move * move - 2 * variance * math.log(rng.uniform()))) / 2
+        up = (move + math.sqrt(move * move - 2 * variance * draws.log_up[i])) / 2
+        down = (move - math.sqrt(move * move - 2 * variance * draws.log_down[i])) / 2
         close = self._tick(math.exp(log_open + move))
         high = max(self._tick(math.exp(log_open + up)), open_, close)
         low = min(self._tick(math.exp(log_open + down)), open_, close)
         # Busy days are volatile days: volume rises with the size of the move.
         surprise = abs(move) / sigma
         volume = inst.daily_volume * inst.volume_scale * ((closes - opens) / DAY) ** 0.5 * (0.6 + 0.4 * surprise)
-        volume *= math.exp(0.25 * rng.gauss())
-        self._volatility.update(shock, rng)
+        volume *= math.exp(0.25 * draws.volume[i])
+        self._volatility.update(shock, draws.volatility[i])
 
         self._last_close = close
         self._last_session_end = closes
@@ -226,51 +258,84 @@ class PricePath:
 
     def nodes(self, number: int, level: Resolution) -> Nodes | None:
         """Trading day `number`'s nodes of an intraday `level` (None: the day does not trade)."""
-        key = (number, level)
+        return self.nodes_of_days([number], level)[0]
+
+    def nodes_of_days(self, numbers: Sequence[int], level: Resolution) -> list[Nodes | None]:
+        """The nodes of an intraday `level` of trading days `numbers` (ascending; None for a day that does not
+        trade). Days not cached are split together, a level at a time: one pass over arrays for all of them."""
+        found: dict[int, Nodes | None] = {}
         with self._nodes_lock:
-            if key in self._nodes:
-                self._nodes.move_to_end(key)
-                return self._nodes[key]
-        root = self.day(number)
-        parent = self.nodes(number, _PARENT[level]) if level in _PARENT else None
-        made = None if root is None else self._split_level(number, level, root, parent)
-        with self._nodes_lock:
-            if key not in self._nodes:
-                self._nodes[key] = made
-                self._nodes_bytes += _size(made)
+            for number in numbers:
+                if (number, level) in self._nodes:
+                    self._nodes.move_to_end((number, level))
+                    found[number] = self._nodes[number, level]
+        missing = [number for number in numbers if number not in found]
+        if missing:
+            parents = self.nodes_of_days(missing, _PARENT[level]) if level in _PARENT else None
+            made = self._split_days(missing, level, parents)
+            found.update(made)
+            with self._nodes_lock:
+                for number, nodes in made.items():
+                    if (number, level) not in self._nodes:
+                        self._nodes[number, level] = nodes
+                        self._nodes_bytes += _size(nodes)
                 while self._nodes_bytes > self._cache_bytes and len(self._nodes) > 1:
                     _, evicted = self._nodes.popitem(last=False)
                     self._nodes_bytes -= _size(evicted)
-        return made
+        return [found[number] for number in numbers]
 
-    def _split_level(self, number: int, level: Resolution, root: TickBar, parent: Nodes | None) -> Nodes:
-        """The nodes of `level` in trading day `number`, split from its coarser level (or the day itself)."""
-        hours = self.instrument.hours
-        bounds = day_periods(hours, level, number)
-        weights = _minute_weights(self.instrument, number, bounds)
+    def _split_days(
+        self, numbers: Sequence[int], level: Resolution, parents: Sequence[Nodes | None] | None
+    ) -> dict[int, Nodes | None]:
+        """The nodes of `level` of trading days `numbers` (ascending), split from their coarser level's nodes
+        (`parents`, one per day) or, for the coarsest level, from the days themselves."""
+        made: dict[int, Nodes | None] = {}
+        days: list[tuple[int, npt.NDArray[np.int64], tuple[int, int]]] = []
+        parent_starts, parent_rows, parent_trading = [], [], []
+        for i, number in enumerate(numbers):
+            root = self.day(number)
+            session = self.instrument.hours.session_bounds(day_of_number(number))
+            if root is None or session is None:
+                made[number] = None
+                continue
+            bounds = day_periods(self.instrument.hours, level, number)
+            days.append((number, bounds, session))
+            parent = parents[i] if parents is not None else None
+            if parent is None:
+                parent_starts.append(bounds[:1])
+                parent_rows.append(np.array([root], dtype=np.int64))
+                parent_trading.append(np.array([True]))
+            else:
+                parent_starts.append(parent.bounds[:-1])
+                parent_rows.append(parent.ohlcv)
+                parent_trading.append(parent.trading)
+        if not days:
+            return made
+        weights = _period_weights(self.instrument, [(bounds, session) for _, bounds, session in days])
+        starts = np.concatenate([bounds[:-1] for _, bounds, _ in days])
         trading = weights > 0
-        if parent is None:
-            parent_bounds = bounds[[0, -1]]
-            parent_rows = np.array([root], dtype=np.int64)
-            parent_trading = np.array([True])
-        else:
-            parent_bounds, parent_rows, parent_trading = parent.bounds, parent.ohlcv, parent.trading
-        starts = bounds[:-1][trading]
-        # Parents that trade, numbered in order: the groups of their trading children.
-        owner = np.searchsorted(parent_bounds, starts, side="right") - 1
-        group = (np.cumsum(parent_trading) - 1)[owner]
-        identities = (starts.astype(np.uint64) * np.uint64(_CODES)) + np.uint64(_LEVEL_CODE[level])
+        child_starts = starts[trading]
+        all_trading = np.concatenate(parent_trading)
+        # Days are ascending, so their parents' starts are too: one search finds every child's parent, and the
+        # parents that trade, numbered in order, are the groups of their trading children.
+        owner = np.searchsorted(np.concatenate(parent_starts), child_starts, side="right") - 1
+        group = (np.cumsum(all_trading) - 1)[owner]
         children = subdivide(
-            parent_rows[parent_trading],
+            np.concatenate(parent_rows)[all_trading],
             Segments.of(group),
             weights[trading],
             self.instrument.minmov,
             self._key,
-            identities,
+            child_starts.astype(np.uint64) * np.uint64(_CODES) + np.uint64(_LEVEL_CODE[level]),
         )
         ohlcv = np.zeros((len(weights), 5), dtype=np.int64)
         ohlcv[trading] = children
-        return Nodes(bounds, ohlcv, trading)
+        offset = 0
+        for number, bounds, _ in days:
+            count = len(bounds) - 1
+            made[number] = Nodes(bounds, ohlcv[offset : offset + count], trading[offset : offset + count])
+            offset += count
+        return made
 
     def _split_minute(self, start: int, minute: _Cached) -> Ohlcv:
         """The 60 one-second bars of the trading minute starting at `start` (UTC seconds)."""
@@ -335,14 +400,20 @@ def _row_bar(nodes: Nodes, index: int) -> TickBar | None:
     return TickBar._make(int(x) for x in nodes.ohlcv[index])
 
 
-def _minute_weights(instrument: Instrument, number: int, bounds: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Each period's weight in trading day `number`: its trading seconds, each weighted by the trading intensity
-    of its minute, so busy hours move more and trade more."""
-    hours = instrument.hours
-    session = hours.session_bounds(day_of_number(number))
-    if session is None:
-        return np.zeros(len(bounds) - 1)
-    minute_starts = np.arange(bounds[0], bounds[-1], 60, dtype=np.int64)
-    active = (minute_starts >= session[0]) & (minute_starts < session[1])
-    per_minute = np.where(active, 60.0 * hours.activity(minute_starts + 30.0, session), 0.0)
-    return np.add.reduceat(per_minute, (bounds[:-1] - bounds[0]) // 60)
+def _period_weights(
+    instrument: Instrument, days: Sequence[tuple[npt.NDArray[np.int64], tuple[int, int]]]
+) -> npt.NDArray[np.float64]:
+    """Each period's weight, for trading days given as (period bounds, session [open, close)) in UTC seconds: its
+    trading seconds, each weighted by the trading intensity of its minute, so busy hours move more and trade
+    more. The days' periods one after the other."""
+    minute_starts = np.concatenate([np.arange(bounds[0], bounds[-1], 60, dtype=np.int64) for bounds, _ in days])
+    per_day = [(int(bounds[-1]) - int(bounds[0])) // 60 for bounds, _ in days]
+    opens = np.repeat([session[0] for _, session in days], per_day)
+    closes = np.repeat([session[1] for _, session in days], per_day)
+    active = (minute_starts >= opens) & (minute_starts < closes)
+    per_minute = np.where(active, 60.0 * instrument.hours.activity(minute_starts + 30.0, opens, closes), 0.0)
+    first_minutes = np.cumsum([0, *per_day[:-1]])
+    period_starts = np.concatenate(
+        [(bounds[:-1] - bounds[0]) // 60 + first for (bounds, _), first in zip(days, first_minutes, strict=True)]
+    )
+    return np.add.reduceat(per_minute, period_starts)

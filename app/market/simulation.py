@@ -320,8 +320,8 @@ def _closed_bars(path: PricePath, grid: Grid, lo: int, hi: int) -> tuple[npt.NDA
     rows: list[Ohlcv] = [np.zeros((0, 5), dtype=np.int64)]
     times: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
     if grid.resolution.is_intraday and lo < hi:
-        for number in range(grid.day_and_period(lo)[0], grid.day_and_period(hi - 1)[0] + 1):
-            nodes = path.nodes(number, grid.resolution)
+        numbers = range(grid.day_and_period(lo)[0], grid.day_and_period(hi - 1)[0] + 1)
+        for number, nodes in zip(numbers, path.nodes_of_days(numbers, grid.resolution), strict=True):
             if nodes is None:
                 continue
             day_first = grid.period_index(number, 0)
@@ -330,11 +330,11 @@ def _closed_bars(path: PricePath, grid: Grid, lo: int, hi: int) -> tuple[npt.NDA
             times.append(nodes.bounds[picked] * 1000)
             rows.append(nodes.ohlcv[picked])
     elif lo < hi:
-        traded = [
-            (index, bar)
-            for index in range(lo, hi)
-            if (bar := path.days_at(*grid.day_numbers(index), math.inf)) is not None
-        ]
+        if grid.resolution is Resolution.DAY:  # a daily period's number is its trading day's
+            traded = [(number, bar) for number in range(lo, hi) if (bar := path.day(number)) is not None]
+        else:
+            merged = ((index, path.days_at(*grid.day_numbers(index), math.inf)) for index in range(lo, hi))
+            traded = [(index, bar) for index, bar in merged if bar is not None]
         periods.append(np.array([index for index, _ in traded], dtype=np.int64))
         times.append(np.array([grid.stamp(index) * 1000 for index, _ in traded], dtype=np.int64))
         rows.append(np.array([bar for _, bar in traded], dtype=np.int64).reshape(-1, 5))

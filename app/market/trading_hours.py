@@ -22,6 +22,7 @@ import numpy.typing as npt
 from app.market.resolutions import DAY
 
 Moments = npt.NDArray[np.float64]
+Seconds = npt.NDArray[np.int64]
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _NYSE_HOLIDAYS = holidays.financial_holidays("NYSE")
 
@@ -97,9 +98,9 @@ class TradingHours:
                 total += min(end, close) - max(start, open_)
         return total
 
-    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
-        """Relative trading intensity (about 1.0 on average) at each of `moments` (UTC seconds) of the session
-        [open, close) (UTC seconds) they belong to."""
+    def activity(self, moments: Moments, opens: Seconds, closes: Seconds) -> Moments:
+        """Relative trading intensity (about 1.0 on average) at each of `moments` (UTC seconds), within the
+        session [opens, closes) (UTC seconds, one per moment) it belongs to."""
         return np.ones_like(moments)
 
 
@@ -132,8 +133,7 @@ class StockHours(TradingHours):
 
     __slots__ = ()
 
-    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
-        opens, closes = session
+    def activity(self, moments: Moments, opens: Seconds, closes: Seconds) -> Moments:
         since_open = (moments - opens) / 2700
         to_close = (closes - moments) / 2700
         return 0.75 + 1.0 * np.exp(-since_open) + 0.7 * np.exp(-to_close)
@@ -144,7 +144,7 @@ class ForexHours(TradingHours):
 
     __slots__ = ()
 
-    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
+    def activity(self, moments: Moments, opens: Seconds, closes: Seconds) -> Moments:
         hour = moments % DAY / 3600
         return 0.5 + 0.8 * ((hour >= 7) & (hour < 16)) + 0.8 * ((hour >= 13) & (hour < 21))
 
@@ -154,7 +154,7 @@ class CryptoHours(TradingHours):
 
     __slots__ = ()
 
-    def activity(self, moments: Moments, session: tuple[int, int]) -> Moments:
+    def activity(self, moments: Moments, opens: Seconds, closes: Seconds) -> Moments:
         return 1.0 + 0.3 * np.cos(math.tau * (moments % DAY / DAY - 16 / 24))
 
 

@@ -101,19 +101,21 @@ def test_the_trading_day_a_moment_belongs_to(moment: int, stock: date, forex: da
 def test_a_stock_session_is_busiest_at_the_open_and_the_close_and_quiet_at_lunch() -> None:
     for opens, closes in ((utc(11, 18, 14, 30), utc(11, 18, 21)), (utc(7, 15, 13, 30), utc(7, 15, 20))):
         moments = np.array([opens, (opens + closes) / 2, closes - 1], dtype=np.float64)
-        at_open, at_lunch, at_close = STOCK_HOURS.activity(moments, (opens, closes))
+        at_open, at_lunch, at_close = STOCK_HOURS.activity(moments, np.full(3, opens), np.full(3, closes))
         assert at_open > at_close > at_lunch
         assert at_lunch == pytest.approx(0.75, abs=0.05)
 
 
 def test_forex_is_busiest_when_london_and_new_york_overlap() -> None:
     moments = np.array([3, 9, 14, 18], dtype=np.float64) * 3600
-    asia, london, overlap, new_york = FOREX_HOURS.activity(moments, (0, DAY))
+    asia, london, overlap, new_york = FOREX_HOURS.activity(moments, np.zeros(4, np.int64), np.full(4, DAY))
     assert (asia, london, overlap, new_york) == pytest.approx((0.5, 1.3, 2.1, 1.3))
 
 
 def test_crypto_swells_in_the_us_afternoon() -> None:
-    by_hour = CRYPTO_HOURS.activity(np.arange(24, dtype=np.float64) * 3600, (0, DAY)).tolist()
+    by_hour = CRYPTO_HOURS.activity(
+        np.arange(24, dtype=np.float64) * 3600, np.zeros(24, np.int64), np.full(24, DAY)
+    ).tolist()
     assert max(range(24), key=by_hour.__getitem__) == 16
     assert min(by_hour) == pytest.approx(0.7)
     assert max(by_hour) == pytest.approx(1.3)
