@@ -101,7 +101,7 @@ class BarColumns:
         wire = orjson.dumps([dict(zip(_WIRE_FIELDS, row, strict=True)) for row in rows])[1:-1]
         # Every bar is one flat object: its "{" starts it.
         starts = np.flatnonzero(np.frombuffer(wire, dtype=np.uint8) == ord("{"))
-        return cls(times, prices, volumes, wire, np.r_[starts, len(wire) + 1].astype(np.int64))
+        return cls(times, prices, volumes, wire, np.append(starts, len(wire) + 1).astype(np.int64))
 
     @classmethod
     def of_bar(cls, bar: Bar) -> BarColumns:

@@ -46,7 +46,7 @@ NODE_CACHE_BYTES = 8 << 20
 # Longer generations run here, off the event loop. One thread: under the GIL more would not add throughput, and
 # the loop then competes with a single thread for the interpreter, waiting a switch interval for its turn instead
 # of a whole generation.
-_GENERATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bar-generator")
+GENERATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bar-generator")
 
 
 class _NotCachedError(Exception):
@@ -101,6 +101,14 @@ class SimulatedFeed:
         # Forming bars of one second, (second, bars): a burst of requests computes each one once. Replaced as a
         # whole when the second changes, so a thread never sees another second's entries.
         self._forming_cache: tuple[int, dict[tuple[str, Resolution], Bar | None]] = (-1, {})
+        # The walks of trading days are sequential (about 10 us a day, some 4,500 days an instrument) and shared by
+        # the process's feeds: the generator thread takes them up to today at once, before requests need them.
+        GENERATOR.submit(self._walk_to_today)
+
+    def _walk_to_today(self) -> None:
+        now = self.now()
+        for path in self._paths.values():
+            path.day(day_number(path.instrument.hours.trading_day(now)))
 
     @property
     def instruments(self) -> Sequence[Instrument]:
@@ -136,7 +144,7 @@ class SimulatedFeed:
             self._handed_over += 1
             try:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(_GENERATOR, self.history, symbol, resolution, start, end, count_back)
+                return await loop.run_in_executor(GENERATOR, self.history, symbol, resolution, start, end, count_back)
             finally:
                 self._handed_over -= 1
 
@@ -153,7 +161,7 @@ class SimulatedFeed:
             # Today's day too, even before it trades (a stock before the open): later requests then find every
             # day ready and are served on the event loop.
             path.day(day_number(today))
-        elif not path.days_ready(day_number(today)):
+        elif not path.walk.ready(day_number(today)):
             raise _NotCachedError
         first = grid.first_at_or_after(self.history_start(resolution))
         stop = min(grid.first_at_or_after(end), current + 1)
@@ -330,13 +338,16 @@ def _closed_bars(path: PricePath, grid: Grid, lo: int, hi: int) -> tuple[npt.NDA
             times.append(nodes.bounds[picked] * 1000)
             rows.append(nodes.ohlcv[picked])
     elif lo < hi:
-        if grid.resolution is Resolution.DAY:  # a daily period's number is its trading day's
+        if grid.resolution is Resolution.DAY:
+            # A daily period's number is its trading day's, stamped at that day's 00:00 UTC.
             traded = [(number, bar) for number in range(lo, hi) if (bar := path.day(number)) is not None]
+            stamps = [number * DAY for number, _ in traded]
         else:
             merged = ((index, path.days_at(*grid.day_numbers(index), math.inf)) for index in range(lo, hi))
             traded = [(index, bar) for index, bar in merged if bar is not None]
+            stamps = [grid.stamp(index) for index, _ in traded]
         periods.append(np.array([index for index, _ in traded], dtype=np.int64))
-        times.append(np.array([grid.stamp(index) * 1000 for index, _ in traded], dtype=np.int64))
+        times.append(np.array(stamps, dtype=np.int64) * 1000)
         rows.append(np.array([bar for _, bar in traded], dtype=np.int64).reshape(-1, 5))
     return np.concatenate(periods), _columns(path.instrument, np.concatenate(times), np.concatenate(rows))
 

@@ -42,8 +42,14 @@ class Segments:
 
     @classmethod
     def of(cls, parent: Ints) -> Segments:
-        starts = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]])
-        return cls(parent, starts, np.r_[starts[1:], len(parent)] - 1)
+        changes = np.empty(len(parent), dtype=np.bool_)
+        changes[0] = True
+        np.not_equal(parent[1:], parent[:-1], out=changes[1:])
+        starts = np.flatnonzero(changes)
+        lasts = np.empty_like(starts)
+        lasts[:-1] = starts[1:] - 1
+        lasts[-1] = len(parent) - 1
+        return cls(parent, starts, lasts)
 
     def sums(self, values: Floats) -> Floats:
         """Per group: the sum of `values`."""
@@ -94,7 +100,8 @@ def subdivide(
     overshoot = segments.sums(steps) - target
     ends = segments.running(steps) - segments.running(share) * overshoot[group]
     ends[segments.last] = target
-    starts = np.r_[0.0, ends[:-1]]
+    starts = np.empty_like(ends)
+    starts[1:] = ends[:-1]
     starts[segments.first] = 0.0
     floor, ceiling = _bounds(open_, close, high, low, target)
     starts, ends = _fold(starts, floor[group], ceiling[group]), _fold(ends, floor[group], ceiling[group])

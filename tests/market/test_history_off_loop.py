@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import threading
 import time
 from typing import Any
 
 from app.market.resolutions import Resolution
-from app.market.simulation import SimulatedFeed
+from app.market.simulation import GENERATOR, SimulatedFeed
 from app.paths import WS_PATH
 from tests.conftest import FROZEN_NOW, Connect, reply, send, update_times_until
 
@@ -75,10 +76,19 @@ async def test_history_from_the_generator_thread_and_from_the_cache_is_the_histo
     assert cached == expected
 
 
-def test_once_history_is_served_a_warm_request_needs_no_generation_even_before_the_open() -> None:
-    """A stock's day walk reaches today even while today has not traded yet (before the NYSE open), so a
-    repeated request is served from the cache on the event loop instead of going to the generator thread."""
+async def test_a_warm_request_never_waits_for_the_generator_thread_even_before_the_open() -> None:
+    """Once a window has been served, asking for it again is answered on the event loop, also for a stock before
+    the NYSE open (today's day exists though it has not traded): a busy generator thread does not delay it."""
     monday_before_open = calendar.timegm((2026, 11, 30, 13, 0, 0))  # 08:00 in New York
     feed = SimulatedFeed(clock=lambda: monday_before_open)
-    feed.history("AAPL", Resolution.M1, monday_before_open - 3 * 86_400, monday_before_open, 300)
-    assert feed._path("AAPL").days_ready(monday_before_open // 86_400)
+    window = ("AAPL", Resolution.M1, monday_before_open - 3 * 86_400, monday_before_open, 300)
+    first = await feed.load_history(*window)
+    release = threading.Event()
+    busy = GENERATOR.submit(release.wait)
+    try:
+        again = await asyncio.wait_for(feed.load_history(*window), timeout=10)
+    finally:
+        release.set()
+        busy.result()
+    assert again == first
+    assert len(again) == 390  # the window holds one whole session, Friday's
