@@ -45,6 +45,7 @@ class Exporter:
     # Multiprocess mode: the shared directory, and this worker's process figures.
     multiproc_dir: str = ""
     process: ProcessMirror | None = None
+    # One process: the registry a scrape reads (the metrics and prometheus-client's process collector).
     registry: CollectorRegistry | None = None
 
     def update(self) -> None:
