@@ -29,7 +29,8 @@ answer per URL. Each reports:
 Every URL is fetched beforehand and must answer 200 with 300 bars (all of the rotating ones, each with exactly
 300 bars before its end), so an error page is never benchmarked. The targets are printed next to the figures,
 never asserted: hot /bars at least 5,000 req/s with p99 under 25 ms, health at least 10,000 req/s; the rotating
-cold pass at least 40 % of the hot /bars throughput, p99 at most 50 ms and server RSS at most 300 MB.
+load (both runs are shown against them; the cycling one is the scenario they were set for) at least 40 % of the
+hot /bars throughput, p99 at most 50 ms and server RSS at most 300 MB.
 
 Run from the repository root:
 
@@ -432,42 +433,46 @@ def met(ok: bool) -> str:
 
 
 def rotating_targets(measurements: Sequence[Measurement], urls: rotating.RotatingSet) -> tuple[list[str], Message]:
-    """The rotating load's first, cold pass against its targets, and against the best hot /bars throughput (the
-    harsher ratio)."""
-    rotating_runs = [m for m in measurements if m.load == COLD]
+    """Both rotating runs against the targets and against the best hot /bars throughput (the harsher ratio): the
+    cycling run is the scenario the targets were set for; the cold first pass shows what a window nobody asked
+    for before costs."""
     hot_bars = [m for m in measurements if m.load == HOT and m.first_path.startswith(rotating.BARS_PATH)]
-    if not rotating_runs or not hot_bars:
+    runs = [m for m in measurements if m.load in (ROTATING, COLD)]
+    if not runs or not hot_bars:
         return [], {}
-    run, hot = rotating_runs[0], max(hot_bars, key=lambda m: m.requests_per_s)
-    share = run.requests_per_s / hot.requests_per_s if hot.requests_per_s else 0.0
-    cold = (
+    hot = max(hot_bars, key=lambda m: m.requests_per_s)
+    cache = (
         f"needs at least {urls.blocks_touched:,} cache blocks, the server keeps {urls.cache_blocks:,}: cycling "
         "through it stays cold"
         if urls.cold
         else f"needs only {urls.blocks_touched:,} cache blocks of the server's {urls.cache_blocks:,}: cycling "
         "through it is served from the cache after the first pass"
     )
-    failed = " -- the run FAILED, so none of these counts" if run.failed else ""
     lines = [
         f"Rotating set: {len(urls.paths):,} URLs over {urls.pairs} instrument/resolution pairs (seed {urls.seed}); "
-        f"{cold}. Verified all beforehand in {urls.verify_seconds:.0f} s ({urls.redrawn} windows redrawn).",
+        f"{cache}. Verified all beforehand in {urls.verify_seconds:.0f} s ({urls.redrawn} windows redrawn).",
         *(f"  left out: {pair}: {why}" for pair, why in urls.skipped.items()),
-        f"Rotating first pass (a fresh server, every window new) vs hot: {run.requests_per_s:,.0f} / "
-        f"{hot.requests_per_s:,.0f} req/s ({hot.scenario}, the faster hot /bars run) = {share:.1%}{failed}",
-        "Targets of the rotating load, on its cold first pass (printed, never asserted):",
-        f"  throughput >= {ROTATING_MIN_SHARE:.0%} of hot -> {share:.1%} ({met(share >= ROTATING_MIN_SHARE)})",
-        f"  p99 <= {ROTATING_MAX_P99_MS:g} ms -> {run.p99_ms:.1f} ms ({met(run.p99_ms <= ROTATING_MAX_P99_MS)})",
-        f"  server RSS <= {ROTATING_MAX_RSS_MB:g} MB -> {run.server_rss_mb:.0f} MB "
-        f"({met(run.server_rss_mb <= ROTATING_MAX_RSS_MB)})",
+        f"Targets (printed, never asserted), against {hot.scenario} hot at {hot.requests_per_s:,.0f} req/s:",
     ]
-    figures = {
-        "hot_reference": hot.scenario,
-        "throughput_share_of_hot": round(share, 4),
-        "throughput_share_met": share >= ROTATING_MIN_SHARE,
-        "p99_met": run.p99_ms <= ROTATING_MAX_P99_MS,
-        "rss_met": run.server_rss_mb <= ROTATING_MAX_RSS_MB,
-        "run_failed": run.failed,
-    }
+    figures: Message = {"hot_reference": hot.scenario}
+    for run in runs:
+        share = run.requests_per_s / hot.requests_per_s if hot.requests_per_s else 0.0
+        failed = " -- the run FAILED, so none of these counts" if run.failed else ""
+        lines += [
+            f"  {run.load}{failed}:",
+            f"    throughput >= {ROTATING_MIN_SHARE:.0%} of hot -> {run.requests_per_s:,.0f} req/s = {share:.1%} "
+            f"({met(share >= ROTATING_MIN_SHARE)})",
+            f"    p99 <= {ROTATING_MAX_P99_MS:g} ms -> {run.p99_ms:.1f} ms ({met(run.p99_ms <= ROTATING_MAX_P99_MS)})",
+            f"    server RSS <= {ROTATING_MAX_RSS_MB:g} MB -> {run.server_rss_mb:.0f} MB "
+            f"({met(run.server_rss_mb <= ROTATING_MAX_RSS_MB)})",
+        ]
+        figures[run.load] = {
+            "throughput_share_of_hot": round(share, 4),
+            "throughput_share_met": share >= ROTATING_MIN_SHARE,
+            "p99_met": run.p99_ms <= ROTATING_MAX_P99_MS,
+            "rss_met": run.server_rss_mb <= ROTATING_MAX_RSS_MB,
+            "run_failed": run.failed,
+        }
     return lines, figures
 
 
