@@ -97,8 +97,11 @@ class BarColumns:
         volumes: Volumes,
     ) -> BarColumns:
         """Columns and their wire form, encoded in one pass (floats as orjson writes them, as `Bar` does)."""
-        rows = zip(times.tolist(), *prices.T.tolist(), volumes.tolist(), strict=True)
-        wire = orjson.dumps([dict(zip(_WIRE_FIELDS, row, strict=True)) for row in rows])[1:-1]
+        opens, highs, lows, closes = prices.T.tolist()
+        rows = zip(times.tolist(), opens, highs, lows, closes, volumes.tolist(), strict=True)
+        wire = orjson.dumps(
+            [{"time": t, "open": o, "high": h, "low": low, "close": c, "volume": v} for t, o, h, low, c, v in rows]
+        )[1:-1]
         # Every bar is one flat object: its "{" starts it.
         starts = np.flatnonzero(np.frombuffer(wire, dtype=np.uint8) == ord("{"))
         return cls(times, prices, volumes, wire, np.append(starts, len(wire) + 1).astype(np.int64))
@@ -150,9 +153,6 @@ class BarColumns:
                 self.times.tolist(), self.prices.tolist(), self.volumes.tolist(), strict=True
             )
         ]
-
-
-_WIRE_FIELDS = ("time", "open", "high", "low", "close", "volume")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
