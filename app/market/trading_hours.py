@@ -24,7 +24,9 @@ from app.market.resolutions import DAY
 Moments = npt.NDArray[np.float64]
 Seconds = npt.NDArray[np.int64]
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_NYSE_HOLIDAYS = holidays.financial_holidays("NYSE")
+# Every year the server may be asked about, computed once: a calendar that adds years as they are looked up would
+# be written by the generator thread while the event loop reads it.
+_NYSE_HOLIDAYS = holidays.financial_holidays("NYSE", years=range(2000, 2101), expand=False)
 
 
 def day_number(day: date) -> int:
