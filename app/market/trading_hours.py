@@ -10,7 +10,6 @@ New York time, crypto every UTC day. The session strings are TradingView's for e
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -85,38 +84,10 @@ class TradingHours:
         """The session [open, close) of `day` in UTC seconds, or None when `day` does not trade."""
         return _session_times(self, day) if self.is_trading_day(day) else None
 
-    def active_seconds(self, start: int, end: int) -> int:
-        """Seconds of trading inside [start, end) (UTC seconds)."""
-        if end <= start:
-            return 0
-        first, last = start // DAY, (end - 1) // DAY
-        if first == last:  # the simulation's tree asks about nodes inside one UTC day, many times a bar
-            sessions: Iterable[tuple[int, int]] = _sessions_meeting_utc_day(self, first)
-        else:
-            sessions = {s: None for n in range(first, last + 1) for s in _sessions_meeting_utc_day(self, n)}
-        total = 0
-        for open_, close in sessions:
-            if open_ < end and close > start:
-                total += min(end, close) - max(start, open_)
-        return total
-
     def activity(self, moments: Moments, opens: Seconds, closes: Seconds) -> Moments:
         """Relative trading intensity (about 1.0 on average) at each of `moments` (UTC seconds), within the
         session [opens, closes) (UTC seconds, one per moment) it belongs to."""
         return np.ones_like(moments)
-
-
-# Three classes of hours over the dozen years of history: every day stays cached.
-@lru_cache(maxsize=32_768)
-def _sessions_meeting_utc_day(hours: TradingHours, number: int) -> tuple[tuple[int, int], ...]:
-    """The sessions that overlap the UTC day `number`; a session never spans more than two dates."""
-    lo, hi = number * DAY, (number + 1) * DAY
-    found = []
-    for offset in (-1, 0, 1, 2):
-        bounds = hours.session_bounds(day_of_number(number + offset))
-        if bounds is not None and bounds[0] < hi and bounds[1] > lo:
-            found.append(bounds)
-    return tuple(found)
 
 
 @lru_cache(maxsize=65_536)

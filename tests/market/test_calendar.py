@@ -10,6 +10,7 @@ import pytest
 
 from app.market.resolutions import DAY
 from app.market.trading_hours import CRYPTO_HOURS, FOREX_HOURS, STOCK_HOURS, TradingHours
+from tests.market.sessions import trading_seconds
 
 
 def utc(month: int, day: int, hour: int = 0, minute: int = 0) -> int:
@@ -21,7 +22,7 @@ SESSION = 6 * 3600 + 1800  # 09:30 to 16:00
 
 
 def is_open(hours: TradingHours, moment: int) -> bool:
-    return hours.active_seconds(moment, moment + 1) == 1
+    return trading_seconds(hours, moment, moment + 1) == 1
 
 
 def test_session_strings_and_timezones_are_tradingviews() -> None:
@@ -47,9 +48,9 @@ def test_session_strings_and_timezones_are_tradingviews() -> None:
     ],
 )
 def test_a_whole_utc_day_of_trading(day: int, stock: int, forex: int, crypto: int) -> None:
-    assert STOCK_HOURS.active_seconds(day, day + DAY) == stock
-    assert FOREX_HOURS.active_seconds(day, day + DAY) == forex
-    assert CRYPTO_HOURS.active_seconds(day, day + DAY) == crypto
+    assert trading_seconds(STOCK_HOURS, day, day + DAY) == stock
+    assert trading_seconds(FOREX_HOURS, day, day + DAY) == forex
+    assert trading_seconds(CRYPTO_HOURS, day, day + DAY) == crypto
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from app.market.grid import grid_for
 from app.market.resolutions import Resolution
 from app.market.trading_hours import CRYPTO_HOURS, FOREX_HOURS, STOCK_HOURS, TradingHours
+from tests.market.sessions import trading_seconds
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
@@ -23,7 +24,7 @@ def starts(hours: TradingHours, resolution: Resolution, start: int, end: int) ->
     """Bar times of the periods with trading in [start, end)."""
     grid = grid_for(hours, resolution)
     indices = range(grid.first_at_or_after(start), grid.first_at_or_after(end))
-    return [grid.stamp(i) for i in indices if hours.active_seconds(*grid.bounds(i))]
+    return [grid.stamp(i) for i in indices if trading_seconds(hours, *grid.bounds(i))]
 
 
 @pytest.mark.parametrize(
