@@ -250,6 +250,23 @@ def test_paging_back_with_count_back_ends_in_no_data(resolution: Resolution, pag
     assert seen == FEED.history("EURUSD", resolution, 0, FROZEN_NOW + 1, 0).bars
 
 
+def test_prices_gap_only_over_a_pause_in_trading() -> None:
+    """A day opens where the day before closed when their sessions touch (crypto every day, forex from Monday to
+    Friday); a stock opens away from the last close after its night, and forex after its weekend, now and then."""
+    days = FEED.history("BTCUSD", Resolution.DAY, FROZEN_NOW - 400 * DAY, FROZEN_NOW, 0).bars
+    assert all(after.open == before.close for before, after in itertools.pairwise(days))
+    forex = FEED.history("EURUSD", Resolution.DAY, FROZEN_NOW - 400 * DAY, FROZEN_NOW, 0).bars
+    continued: dict[bool, list[bool]] = {True: [], False: []}  # by whether the day is a Monday
+    for before, after in itertools.pairwise(forex):
+        monday = datetime.fromtimestamp(after.time / 1000, UTC).weekday() == 0
+        continued[monday].append(after.open == before.close)
+    assert all(continued[False])
+    assert continued[True].count(False) > len(continued[True]) / 2
+    stock = FEED.history("AAPL", Resolution.DAY, FROZEN_NOW - 400 * DAY, FROZEN_NOW, 0).bars
+    overnight = [after.open == before.close for before, after in itertools.pairwise(stock)]
+    assert overnight.count(False) > len(overnight) / 2
+
+
 def test_trading_hours_differ_by_asset_class() -> None:
     saturday = FROZEN_NOW - FROZEN_NOW % DAY + 3 * DAY  # FROZEN_NOW is a Wednesday in November (EST, UTC-5)
     week_ago = saturday - 7 * DAY
