@@ -12,8 +12,10 @@ The machine has two cores, shared by the server and the load generator. The pinn
 - 2 workers both on CPU 0, load on CPU 1: the same single core, split between two processes;
 - 2 workers, one on CPU 0 and one on CPU 1, load on CPU 1: a second core for the server, shared with the load.
 
-Printed: deliveries/s, the server's CPU seconds per wall second (all its processes), the load process's, and
-how the connections fell on the workers. A load process near 100 % of its core is the limit, not the server.
+Printed: deliveries/s, the server's CPU seconds per wall second (all its processes), the load process's, each
+core's busy share (anyone's tasks and softirqs: the difference is other load on the shared machine or loopback
+softirq time), and how the connections fell on the workers. A load process near 100 % of its core is the
+limit, not the server.
 
     .venv/bin/python bench/workers.py [--subscribers 1000] [--interval 0.001] [--duration 10]
 
@@ -36,6 +38,7 @@ from harness import (
     SERVER_CPU,
     LiveServer,
     Message,
+    core_times,
     cpu_seconds,
     format_table,
     raise_fd_limit,
@@ -61,6 +64,8 @@ class Setup:
 @dataclass(frozen=True)
 class LoadParams:
     port: int
+    # The serving processes, whose CPU time the window measures.
+    server_pids: tuple[int, ...]
     subscribers: int
     duration: float
     settle: float
@@ -78,11 +83,22 @@ async def load(pipe: Connection, params: LoadParams) -> None:
     crowd = await gather_crowd(params.port, [("BTCUSD", "1")], params.subscribers, concurrency=100, time_limit=30)
     await asyncio.sleep(params.settle)
     before, cpu_before, began = sum(c.texts for c in crowd.clients), time.process_time(), time.perf_counter()
+    server_before, cores_before = sum(cpu_seconds(pid) for pid in params.server_pids), core_times()
     await asyncio.sleep(params.duration)
     wall = time.perf_counter() - began
+    server_cpu = sum(cpu_seconds(pid) for pid in params.server_pids) - server_before
+    cores_after = core_times()
     report = crowd.report() | {
         "deliveries_per_second": (sum(c.texts for c in crowd.clients) - before) / wall,
+        "server_cpu_utilisation": server_cpu / wall,
         "load_cpu_utilisation": (time.process_time() - cpu_before) / wall,
+        # Each core's busy share (tasks and softirqs, anyone's): beside our processes' shares it shows other
+        # load on the shared machine, and the loopback softirq time no process is charged for.
+        "core_busy": [
+            (cores_after[cpu].tasks + cores_after[cpu].softirq - cores_before[cpu].tasks - cores_before[cpu].softirq)
+            / wall
+            for cpu in (SERVER_CPU, CLIENT_CPU)
+        ],
         "wall_seconds": wall,
     }
     pipe.send(report)
@@ -131,19 +147,17 @@ def measure(setup: Setup, args: argparse.Namespace) -> Message:
             # Forked workers inherit the parent's core; the second one moves to its own.
             os.sched_setaffinity(pid, {cpu})
         warm_up(port)
-        child = start_child(load, LoadParams(port, args.subscribers, args.duration, args.settle), cpu=CLIENT_CPU)
+        params = LoadParams(port, tuple(pids), args.subscribers, args.duration, args.settle)
+        child = start_child(load, params, cpu=CLIENT_CPU)
         try:
-            cpu_before = sum(cpu_seconds(pid) for pid in pids)
             raw = child.recv(120 + 3 * args.duration)
             per_worker = connections_per_worker(pids, port)
-            server_cpu = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / raw.get("wall_seconds", 1)
         finally:
             child.stop()
         server.check_alive()
     finally:
         server.stop()
-    # The server's CPU is counted from connecting to the end of the window, so it includes the handshakes.
-    return asdict(setup) | raw | {"server_cpu_utilisation": server_cpu, "connections_per_worker": per_worker}
+    return asdict(setup) | raw | {"connections_per_worker": per_worker}
 
 
 def main() -> None:
@@ -166,10 +180,11 @@ def main() -> None:
             f"{r['deliveries_per_second']:,.0f}",
             f"{r['server_cpu_utilisation']:.0%}",
             f"{r['load_cpu_utilisation']:.0%}",
+            " / ".join(f"{busy:.0%}" for busy in r["core_busy"]),
         )
         for r in results
     ]
-    headers = ("setup", "subscribed", "per worker", "deliveries/s", "server CPU", "load CPU (CPU 1)")
+    headers = ("setup", "subscribed", "per worker", "deliveries/s", "server CPU", "load CPU", "CPU 0 / 1 busy")
     print(format_table(headers, rows))
     print(f"(broadcaster interval {args.interval} s, window {args.duration} s; server CPU: all its processes)")
     print(f"written to {write_json('workers.json', {'args': vars(args), 'results': results})}")
