@@ -106,7 +106,9 @@ class SimulatedFeed:
         GENERATOR.submit(self._walk_to_today)
 
     def _walk_to_today(self) -> None:
-        now = self.now()
+        # Today by the wall clock, not the feed's: asking the feed's clock is a cost of serving, which an idle
+        # feed does not have.
+        now = time.time()
         for path in self._paths.values():
             path.day(day_number(path.instrument.hours.trading_day(now)))
 

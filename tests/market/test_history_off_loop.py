@@ -14,17 +14,18 @@ from app.paths import WS_PATH
 from tests.conftest import FROZEN_NOW, Connect, reply, send, update_times_until
 
 MINUTES = 5000
-# Updates that must arrive while the cold requests are pending. A loop blocked by them delivers about one per
-# request (a tick between two handlers, one already on its way: 5 measured); one kept free delivers one per
-# broadcaster tick (10 ms) for as long as the generation lasts, a second or more (90 measured).
-DURING = 20
+TICK = 0.01
+# Share of the broadcaster's ticks (one update each) that must reach the subscriber while the cold requests are
+# pending. A loop blocked by them delivers about one per request (a tick between two handlers); one kept free
+# delivers nearly every tick (about 90 %), whatever the requests take.
+SHARE = 0.3
 
 
 async def test_a_subscriber_keeps_receiving_in_order_while_cold_history_is_generated(make_client: Connect) -> None:
     # A clock 60x fast, so the forming bar changes (and is sent) every few ticks.
     origin, started = FROZEN_NOW - FROZEN_NOW % 60 + 5, time.monotonic()
     feed = SimulatedFeed(clock=lambda: origin + (time.monotonic() - started) * 60)
-    client = await make_client(feed=feed, bar_broadcaster_interval=0.01)
+    client = await make_client(feed=feed, bar_broadcaster_interval=TICK)
     end = FROZEN_NOW - FROZEN_NOW % 86_400 - 2 * 86_400
 
     async def cold(symbol: str) -> list[dict[str, Any]]:
@@ -46,7 +47,9 @@ async def test_a_subscriber_keeps_receiving_in_order_while_cold_history_is_gener
         requests: asyncio.Future[list[list[dict[str, Any]]]] = asyncio.gather(
             *(cold(symbol) for symbol in ("AAPL", "EURUSD", "ETHUSD"))
         )
+        began = time.monotonic()
         times = await update_times_until(ws, requests)
+        pending = time.monotonic() - began
         answers = await requests
     assert [len(bars) for bars in answers] == [MINUTES] * 3
     for bars in answers:
@@ -54,7 +57,8 @@ async def test_a_subscriber_keeps_receiving_in_order_while_cold_history_is_gener
         assert stamps == sorted(set(stamps))
         assert stamps[-1] < end * 1000
     assert times == sorted(times), "updates arrive in order"
-    assert len(times) >= DURING, f"only {len(times)} updates while the cold requests ran"
+    ticks = pending / TICK
+    assert len(times) >= SHARE * ticks, f"{len(times)} updates in {ticks:.0f} ticks while the cold requests ran"
 
 
 async def test_history_from_the_generator_thread_and_from_the_cache_is_the_history_of_a_fresh_feed() -> None:
