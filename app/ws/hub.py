@@ -94,8 +94,11 @@ class Hub:
             self.dropped += len(chunk) - delivered
 
     def deliver(self, connection: Connection, frame: bytes, now: float) -> None:
-        """Write `frame` to one connection, under the same buffer rule as a broadcast."""
-        if not connection.deliver(frame, self._send_buffer_limit, now):
+        """Write `frame` to one connection, under the same buffer rule as a broadcast (and counted as one)."""
+        if connection.deliver(frame, self._send_buffer_limit, now):
+            self.delivered += 1
+        else:
+            self.dropped += 1
             self._behind.add(connection)
 
     def laggards(self, behind_before: float) -> list[Connection]:
