@@ -48,6 +48,11 @@ def setup_cors(app: web.Application) -> None:
             cors.add(route)
 
 
+async def _prepare_feed(app: web.Application) -> None:
+    """Before the server accepts anyone: what the feed must have ready, so that serving never waits for it."""
+    await app[FEED].prepare()
+
+
 def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Application:
     """The whole server; `feed` defaults to the market simulation."""
     app = web.Application(
@@ -60,6 +65,7 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
     app[FEED] = feed or SimulatedFeed(
         intraday_days=settings.market_intraday_days, cache_blocks=settings.market_cache_blocks
     )
+    app.on_startup.append(_prepare_feed)
     app.on_response_prepare.append(meta.add_version_header)
     for module in (meta, datafeed, udf):
         app.router.add_routes(module.routes)

@@ -28,6 +28,9 @@ class MarketFeed(Protocol):
     def instrument(self, symbol: str) -> Instrument | None:
         """The instrument for `symbol` (any case), or None."""
 
+    async def prepare(self) -> None:
+        """Make ready what serving needs from the start (awaited once, before the server accepts requests)."""
+
     def now(self) -> float:
         """The feed's clock, UTC seconds."""
 

@@ -102,8 +102,13 @@ class SimulatedFeed:
         # whole when the second changes, so a thread never sees another second's entries.
         self._forming_cache: tuple[int, dict[tuple[str, Resolution], Bar | None]] = (-1, {})
         # The walks of trading days are sequential (about 10 us a day, some 4,500 days an instrument) and shared by
-        # the process's feeds: the generator thread takes them up to today at once, before requests need them.
-        GENERATOR.submit(self._walk_to_today)
+        # the process's feeds: the generator thread takes them up to today at once, and `prepare` waits for it.
+        self._walked = GENERATOR.submit(self._walk_to_today)
+
+    async def prepare(self) -> None:
+        """Wait for the walks to today: until then the live stream and most requests would take part of a walk
+        on the event loop (tens of milliseconds an instrument)."""
+        await asyncio.wrap_future(self._walked)
 
     def _walk_to_today(self) -> None:
         # Today by the wall clock, not the feed's: asking the feed's clock is a cost of serving, which an idle

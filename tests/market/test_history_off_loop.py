@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import dataclasses
 import threading
 import time
 from typing import Any
 
+from app.market.instruments import INSTRUMENTS
 from app.market.resolutions import Resolution
 from app.market.simulation import GENERATOR, SimulatedFeed
 from app.paths import WS_PATH
@@ -96,3 +98,24 @@ async def test_a_warm_request_never_waits_for_the_generator_thread_even_before_t
         busy.result()
     assert again == first
     assert len(again) == 390  # the window holds one whole session, Friday's
+
+
+async def test_the_server_starts_serving_only_once_the_days_are_walked(make_client: Connect) -> None:
+    """The walk of an instrument's trading days (tens of milliseconds) runs in the generator thread from the feed's
+    creation, and the app's start-up awaits it: the live stream and requests never take part of it on the loop."""
+    instrument = dataclasses.replace(INSTRUMENTS[0], symbol="WALKED")  # a walk of its own, not yet made
+    release = threading.Event()
+    busy = GENERATOR.submit(release.wait)
+    try:
+        feed = SimulatedFeed([instrument], clock=lambda: FROZEN_NOW)
+        starting = asyncio.ensure_future(make_client(feed=feed))
+        done, _ = await asyncio.wait({starting}, timeout=0.5)
+        assert not done, "the app started while the walk had not run"
+    finally:
+        release.set()
+        busy.result()
+    client = await starting
+    today = int(time.time()) // 86_400
+    assert feed._path("WALKED").walk.ready(today)
+    async with client.get("/api/v1/datafeed/resolve/WALKED") as response:
+        assert response.status == 200
