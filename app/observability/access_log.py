@@ -8,6 +8,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 ACCESS_LOGGER = "app.access"
+# The method aiohttp gives a request it could not parse (its parser refuses every method it does not know).
+UNPARSED = "UNKNOWN"
 
 
 class AccessLog(AbstractAccessLogger):
@@ -16,9 +18,14 @@ class AccessLog(AbstractAccessLogger):
     aiohttp calls `log` after the answer's last byte is written; `duration_ms` runs from the request's arrival
     to that moment. `bytes` is the body's length (Content-Length), or for a body streamed without one, the
     bytes written in all.
+
+    A request aiohttp could not parse gets no line: aiohttp logs it as an error, which the repeat filter
+    (LOG_REPEAT_INTERVAL) limits, so a flood of malformed requests cannot flood the log through this one.
     """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if request.method == UNPARSED:
+            return
         duration_ms = round(time * 1000, 3)
         # body_length counts the header too, and not a file sent with sendfile(): the announced length is exact.
         size = response.content_length if response.content_length is not None else response.body_length
