@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.schemas.datafeed import BarSchema
-from app.schemas.limits import MAX_SYMBOL_LENGTH
+from app.schemas.limits import MAX_SYMBOL_LENGTH, MAX_TIMESTAMP
 
 # Most bars a `since` may ask the server to replay; further back is what /bars is for.
 MAX_REPLAY_BARS = 1000
@@ -37,10 +37,11 @@ class BarsSubscriptionSchema(Schema):
     since = fields.Integer(
         strict=True,
         load_default=None,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_TIMESTAMP * 1000),
         metadata={
             "description": (
-                "`bars.subscribe` only, optional: the `time` (UTC ms) of the newest bar the client holds. "
+                f"`bars.subscribe` only, optional: the `time` (UTC ms, 0 to {MAX_TIMESTAMP * 1000}) of the newest "
+                "bar the client holds. "
                 "Every bar of the topic with `time >= since` is sent first, in ascending time, closed bars "
                 f"with their final values; more than {MAX_REPLAY_BARS} such bars: status error (use /bars)"
             ),

@@ -135,11 +135,19 @@ async def test_a_closed_market_still_sends_its_latest_bar_first(
         assert bars_of(await until_pong(ws), f"bars:{symbol}:{resolution}") == [latest], "even after `since`"
 
 
-@pytest.mark.parametrize("since", [-1, "soon", 1.5, True])
+@pytest.mark.parametrize("since", [-1, "soon", 1.5, True, 4_102_444_800_001, 10**15])
 async def test_an_invalid_since_is_an_invalid_payload(make_client: Connect, since: object) -> None:
     client = await make_client(**QUIET)
     async with client.ws_connect(WS_PATH) as ws:
         await send(ws, "bars.subscribe", symbol="BTCUSD", since=since)
+        await ws.receive(timeout=5)
+        assert ws.close_code == 1003
+
+
+async def test_a_since_beyond_any_integer_type_is_an_invalid_payload(make_client: Connect) -> None:
+    client = await make_client(**QUIET)
+    async with client.ws_connect(WS_PATH) as ws:
+        await ws.send_str('{"type": "bars.subscribe", "payload": {"symbol": "BTCUSD", "since": 1' + "0" * 40 + "}}")
         await ws.receive(timeout=5)
         assert ws.close_code == 1003
 
