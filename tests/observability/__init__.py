@@ -13,8 +13,12 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Client
+from app.market.simulation import SimulatedFeed
+from tests.conftest import FROZEN_NOW, Client
 
+# Market seconds per real second of `moving_feed`: at the tests' tick intervals (1 to 20 ms) every tick finds
+# the forming bar changed, so every tick publishes (an unchanged bar is not sent again).
+MARKET_SPEED = 1000.0
 # How long a figure may take to show, on a loaded two-core machine (multiprocess mode copies once a second).
 SHOW_TIMEOUT = 20.0
 POLL = 0.05
@@ -59,3 +63,9 @@ async def scrape_until(read: Callable[[], Any], done: Callable[[Scrape], bool], 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not shown within {SHOW_TIMEOUT} s; last scrape:\n{last.text}")
         await asyncio.sleep(POLL)
+
+
+def moving_feed() -> SimulatedFeed:
+    """The simulated market from FROZEN_NOW (every market open) on, its clock running MARKET_SPEED times fast."""
+    started = time.monotonic()
+    return SimulatedFeed(clock=lambda: FROZEN_NOW + (time.monotonic() - started) * MARKET_SPEED)

@@ -9,7 +9,7 @@ from aiohttp import WSMsgType
 
 from app.paths import DATAFEED_PREFIX, WS_PATH
 from tests.conftest import Client, Connect, closed_with, reply, send, stalled_subscriber, updates
-from tests.observability import Scrape, scrape, scrape_until
+from tests.observability import Scrape, moving_feed, scrape, scrape_until
 
 RESOLVE = f"{DATAFEED_PREFIX}/resolve/{{symbol}}"
 
@@ -64,7 +64,7 @@ async def test_a_method_nobody_routes_is_labelled_other(client: Client) -> None:
 
 
 async def test_connections_subscriptions_and_updates(make_client: Connect) -> None:
-    client = await make_client()
+    client = await make_client(moving_feed())
     async with client.ws_connect(WS_PATH) as first, client.ws_connect(WS_PATH) as second:
         for ws, symbol, resolution in [(first, "AAPL", "1"), (first, "AAPL", "5"), (second, "BTCUSD", "1")]:
             await send(ws, "bars.subscribe", symbol=symbol, resolution=resolution)
@@ -142,7 +142,9 @@ async def test_a_foreign_origin_is_counted(make_client: Connect) -> None:
 
 
 async def test_a_slow_consumer_is_counted_with_its_dropped_updates(make_client: Connect) -> None:
-    client = await make_client(bar_broadcaster_interval=0.001, ws_send_buffer_limit=4096, ws_slow_client_timeout=0.5)
+    client = await make_client(
+        moving_feed(), bar_broadcaster_interval=0.001, ws_send_buffer_limit=4096, ws_slow_client_timeout=0.5
+    )
     stalled = await stalled_subscriber(client, [("BTCUSD", r) for r in ("1", "5", "15", "60", "240", "1D")])
     try:
         scraped: Scrape = await scrape_until(lambda: scrape(client), closed("slow_consumer"), "the evicted consumer")
