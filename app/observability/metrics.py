@@ -57,7 +57,7 @@ class Metrics:
         self.ws_connections = gauge("ws_connections", "Open WebSocket connections")
         self.ws_topics = gauge("ws_topics", "Topics with at least one subscriber")
         self.ws_subscriptions = gauge("ws_subscriptions", "Topic subscriptions held, by resolution", ("resolution",))
-        self.updates_sent = counter("ws_updates_sent", "Bar updates written to WebSocket subscribers by broadcasts")
+        self.updates_sent = counter("ws_updates_sent", "Writes of bar updates to WebSocket subscribers")
         self.updates_dropped = counter(
             "ws_updates_dropped", "Bar updates skipped for subscribers that were not reading"
         )
