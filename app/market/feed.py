@@ -44,6 +44,9 @@ class MarketFeed(Protocol):
         """`history` for a request handler: the same bars, without holding up the event loop while they are
         produced (read from a cache, generated in another thread, fetched from a database)."""
 
+    def is_trading(self, symbol: str) -> bool:
+        """Whether the instrument's session is open now."""
+
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         """The current (forming) bar as it stands now, or None while the market is closed."""
 

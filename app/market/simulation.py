@@ -182,6 +182,12 @@ class SimulatedFeed:
         earlier = self._before(path, grid, stop, 1, first, current, now, inline)
         return History((), no_data=not any(len(run) for run in earlier))
 
+    def is_trading(self, symbol: str) -> bool:
+        hours = self._path(symbol).instrument.hours
+        now = self.now()
+        session = hours.session_bounds(hours.trading_day(now))
+        return session is not None and session[0] <= now < session[1]
+
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         path = self._path(symbol)
         grid = grid_for(path.instrument.hours, resolution)

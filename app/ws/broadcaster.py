@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 
 
 class Catchup(NamedTuple):
-    """A topic's frames to publish, in this order: a bar that closed since the last frame, the forming bar."""
+    """A topic's frames, in this order: a bar that closed since the last frame, the forming bar; `changed`: whether
+    the forming bar differs from the one last published to every subscriber (a newcomer's own does not count)."""
 
     closed: bytes | None
     forming: bytes | None
+    changed: bool
 
 
 class Broadcaster:
@@ -47,6 +49,8 @@ class Broadcaster:
         self._resolutions = frozenset(resolutions)
         # Per topic, the start (ms) of the last bar sent: a later bar means that one has closed.
         self._last_sent: dict[Topic, int] = {}
+        # Per topic, the forming bar's frame last published to every subscriber (a newcomer's own does not count).
+        self._published: dict[Topic, bytes] = {}
         self.running = False
         self.ticks = 0
         # Called after each tick with its lag: seconds from when the tick was due until its last update was
@@ -79,9 +83,10 @@ class Broadcaster:
         if last is not None and (bar is None or bar.time > last):
             closed = self._closed_frame(topic, last)
         if bar is None:
-            return Catchup(closed, None)
+            return Catchup(closed, None, changed=False)
         self._last_sent[topic] = bar.time
-        return Catchup(closed, update_frame(topic, bar.json))
+        forming = update_frame(topic, bar.json)
+        return Catchup(closed, forming, changed=forming != self._published.get(topic))
 
     async def check_since(self, topic: Topic, since: int) -> None:
         """TopicError when more than MAX_REPLAY_BARS bars of `topic`, the forming one too, have `time >= since` (ms)."""
@@ -110,10 +115,18 @@ class Broadcaster:
             # so nothing awaits between the frames being made and the newcomer joining.
             start = -(-since // 1000)
             await self._feed.load_history(topic.symbol, topic.resolution, start, int(self._feed.now()) + 1, 0)
+        # While the instrument trades, those already there get the forming bar with the next tick, as always: a
+        # join costs O(1). Outside its session no tick sends an unchanged bar, so a changed one goes to them now.
+        closed_market = not self._feed.is_trading(topic.symbol)
         catchup = self.catch_up(topic)
-        while catchup.closed is not None:
-            # Those already there see the bar's final state first; a bar may close during that publish.
-            await self._hub.publish(topic, catchup.closed, asyncio.get_running_loop().time())
+        while catchup.closed is not None or (closed_market and catchup.forming is not None and catchup.changed):
+            # Those already there see the bar's final state first; a bar may change or close during that publish.
+            now = asyncio.get_running_loop().time()
+            if catchup.closed is not None:
+                await self._hub.publish(topic, catchup.closed, now)
+            if closed_market and catchup.forming is not None and catchup.changed:
+                self._published[topic] = catchup.forming
+                await self._hub.publish(topic, catchup.forming, now)
             catchup = self.catch_up(topic)
         if since is None and catchup.forming is not None:
             return catchup.forming
@@ -138,11 +151,18 @@ class Broadcaster:
         self.ticks += 1
         watched = self._hub.topics
         for topic in watched:
-            for frame in self.catch_up(topic):
-                if frame is not None:
-                    await self._hub.publish(topic, frame, now)
+            closed, forming, changed = self.catch_up(topic)
+            if closed is not None:
+                await self._hub.publish(topic, closed, now)
+            # While the instrument trades, every tick sends its forming bar; outside its session the bar (a closed
+            # market's day, week or month) is sent only when it changed, so its latest bar goes out once.
+            if forming is not None and (changed or self._feed.is_trading(topic.symbol)):
+                self._published[topic] = forming
+                await self._hub.publish(topic, forming, now)
         for topic in self._last_sent.keys() - set(watched):
             del self._last_sent[topic]
+        for topic in self._published.keys() - set(watched):
+            del self._published[topic]
 
     def _closed_frame(self, topic: Topic, start_ms: int) -> bytes | None:
         # The bar's complete values, exactly as history will serve them from now on.

@@ -140,8 +140,10 @@ async def test_catching_up_returns_the_frames_and_publishes_nothing() -> None:
         clock.now = MINUTE_15_00 + 70
         catchup = broadcaster.catch_up(AAPL_1)
         closed = feed.history("AAPL", Resolution.M1, MINUTE_15_00, MINUTE_15_00 + 1, 0).bars[-1]
-        assert catchup == Catchup(update_frame(AAPL_1, closed.json), update_frame(AAPL_1, live(feed, AAPL_1).json))
-        assert broadcaster.catch_up(AAPL_1) == Catchup(None, catchup.forming), "the closed bar is returned once"
+        forming = update_frame(AAPL_1, live(feed, AAPL_1).json)
+        assert catchup == Catchup(update_frame(AAPL_1, closed.json), forming, changed=True)
+        again = broadcaster.catch_up(AAPL_1)
+        assert again == Catchup(None, forming, changed=True), "the closed bar is returned once; nothing was published"
         hub.deliver(connection, MARKER, 2.0)
         assert await peer.frame() == Frame(OP_TEXT, b"marker"), "catching up published nothing"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ from aiohttp import ClientWebSocketResponse
 
 from app.market.simulation import SimulatedFeed
 from app.paths import WS_PATH
-from tests.conftest import FROZEN_NOW, Connect, Frame, fetch_bars, receive, send, update_times_until
+from tests.conftest import FROZEN_NOW, Client, Connect, Frame, fetch_bars, receive, send, update_times_until
 
 MINUTE_MS = 60_000
 # Frames come only from subscriptions: the broadcaster would tick once an hour.
@@ -183,3 +184,26 @@ async def test_a_subscriber_keeps_receiving_while_another_client_replays_cold_hi
         assert received.count("bars.update") > 100 * len(topics), "every replay arrived"
     assert times == sorted(times), "updates arrive in order"
     assert len(times) >= 20, f"only {len(times)} updates while the replays were generated"
+
+
+@pytest.mark.parametrize("resolution", ["240", "1D", "1W", "1M"])
+async def test_a_closed_market_sends_its_latest_bar_once_then_nothing(make_client: Connect, resolution: str) -> None:
+    """After the close the day's (week's, month's) bar still stands as the forming one, unchanged: it is sent once,
+    not again at every tick."""
+    wednesday_after_close = calendar.timegm((2026, 11, 25, 22, 0, 0))  # 17:00 in New York
+    client = await make_client(feed=SimulatedFeed(clock=lambda: wednesday_after_close), bar_broadcaster_interval=0.01)
+    async with client.ws_connect(WS_PATH) as ws:
+        assert (await subscribe(ws, "AAPL", resolution))["status"] == "ok"
+        ticks = await broadcaster_ticks(client)
+        async with asyncio.timeout(30):
+            while await broadcaster_ticks(client) < ticks + 20:
+                pass
+        [latest] = bars_of(await until_pong(ws), f"bars:AAPL:{resolution}")
+    [served] = await fetch_bars(client, "AAPL", resolution, wednesday_after_close + 1, wednesday_after_close + 1, 1)
+    assert latest == served
+
+
+async def broadcaster_ticks(client: Client) -> int:
+    async with client.get("/api/v1/datafeed/health") as response:
+        ticks: int = (await response.json())["broadcaster"]["ticks"]
+        return ticks
