@@ -147,6 +147,20 @@ class DayWalk:
         cached = self._days[index]
         return None if cached is None else TickBar._make(cached)
 
+    def span(self, first: int, after: int) -> TickBar | None:
+        """Trading days [first, after) merged, whole (weeks and months that have ended): None if none traded."""
+        self.day(after - 1)
+        days = [day for day in self._days[max(first - self.epoch, 0) : max(after - self.epoch, 0)] if day is not None]
+        if not days:
+            return None
+        return TickBar(
+            days[0][0],
+            max(day[1] for day in days),
+            min(day[2] for day in days),
+            days[-1][3],
+            sum(day[4] for day in days),
+        )
+
     def ready(self, number: int) -> bool:
         """True when every trading day up to `number` is generated, so its bars are cheap."""
         return len(self._days) > number - self.epoch

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -34,13 +33,15 @@ DEEPER_DAYS = {
     Resolution.H1: 730,
     Resolution.H4: 730,
 }
-# Bars a request may turn from cached tree nodes into cached bars on the event loop while the generator thread is
-# idle (about 1 us each: a few milliseconds). Handing every miss to the thread costs the loop more than that: each
-# time it gives up the interpreter for a system call, it waits up to a switch interval (5 ms) to get it back from
-# the busy thread. Splitting a day's tree (about a millisecond a level) always goes to the thread. While the
-# thread is busy, requests queue behind it instead, so that many cold requests arriving together do not each
-# take their share of the loop in turn.
+# Periods a request may turn from cached tree nodes into cached bars on the event loop while the generator thread
+# is idle (about 1 us each: a few milliseconds; a week or month counts its days). Handing every miss to the thread
+# costs the loop more than that: each time it gives up the interpreter for a system call, it waits up to a switch
+# interval (5 ms) to get it back from the busy thread. Splitting a day's tree (about a millisecond a level) always
+# goes to the thread. While the thread is busy, requests queue behind it instead, so that many cold requests
+# arriving together do not each take their share of the loop in turn.
 INLINE_BARS = 4096
+# What making a closed bar costs, in periods of the allowance: a week or month merges its days.
+_DAYS_PER_PERIOD = {Resolution.WEEK: 7, Resolution.MONTH: 31}
 # Memory for the tree nodes of each instrument's trading days (a day's minutes take about 70 KB).
 NODE_CACHE_BYTES = 8 << 20
 # Longer generations run here, off the event loop. One thread: under the GIL more would not add throughput, and
@@ -292,11 +293,12 @@ class SimulatedFeed:
                     return _periods(block, lo, hi)
             known = block
             filled = block.filled if block is not None else block_no * BLOCK_SLOTS
-        if inline is not None and (inline.bars <= 0 or not _nodes_ready(path, grid, filled, end)):
+        cost = (end - filled) * _DAYS_PER_PERIOD.get(grid.resolution, 1)
+        if inline is not None and (cost > inline.bars or not _nodes_ready(path, grid, filled, end)):
             raise _NotCachedError
         periods, made = _closed_bars(path, grid, filled, end)
         if inline is not None:
-            inline.bars -= len(made)
+            inline.bars -= cost
         if known is not None:
             periods, made = np.concatenate((known.periods, periods)), BarColumns.concat(known.bars, made)
         grown = _Block(periods, made, end)
@@ -356,7 +358,7 @@ def _closed_bars(path: PricePath, grid: Grid, lo: int, hi: int) -> tuple[npt.NDA
             traded = [(number, bar) for number in range(lo, hi) if (bar := path.day(number)) is not None]
             stamps = [number * DAY for number, _ in traded]
         else:
-            merged = ((index, path.days_at(*grid.day_numbers(index), math.inf)) for index in range(lo, hi))
+            merged = ((index, path.walk.span(*grid.day_numbers(index))) for index in range(lo, hi))
             traded = [(index, bar) for index, bar in merged if bar is not None]
             stamps = [grid.stamp(index) for index, _ in traded]
         periods.append(np.array([index for index, _ in traded], dtype=np.int64))

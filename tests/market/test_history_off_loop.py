@@ -119,3 +119,24 @@ async def test_the_server_starts_serving_only_once_the_days_are_walked(make_clie
     assert feed._path("WALKED").walk.ready(today)
     async with client.get("/api/v1/datafeed/resolve/WALKED") as response:
         assert response.status == 200
+
+
+async def test_long_weekly_and_monthly_histories_are_made_in_the_generator_thread() -> None:
+    """A week or month merges its days: ten years of them is tens of thousands of days, too much for the loop."""
+    feed = SimulatedFeed(clock=lambda: FROZEN_NOW)
+    await feed.prepare()
+    release = threading.Event()
+    busy = GENERATOR.submit(release.wait)
+    try:
+        pending = [
+            asyncio.ensure_future(feed.load_history("AAPL", resolution, 0, FROZEN_NOW, 0))
+            for resolution in (Resolution.WEEK, Resolution.MONTH)
+        ]
+        done, _ = await asyncio.wait(pending, timeout=0.5)
+        assert not done, "made on the event loop while the generator thread was busy"
+    finally:
+        release.set()
+        busy.result()
+    weeks, months = await asyncio.gather(*pending)
+    assert len(weeks) > 500
+    assert len(months) > 100
