@@ -14,7 +14,8 @@ from app.settings import Settings, SettingsError, load_settings
 from app.workers import run_workers, shared_metrics_dir
 
 # The platform's grace period between SIGTERM and SIGKILL is 30 s (Heroku's, Kubernetes' default): sockets are
-# closed with 1001 at once, requests in flight get up to this long to finish, leaving room for the exit.
+# closed with 1001 at once, and the whole shutdown gets this long after the signal (then the connections left
+# are closed), leaving room for the exit.
 SHUTDOWN_TIMEOUT = 25.0
 
 

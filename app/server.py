@@ -7,8 +7,9 @@
   decode with 400; aiohttp's keep-alive timeout closes idle connections and those whose request headers
   never complete (aiohttp counts them as idle).
 - `RepeatFilter` logs a repeated error once per interval with a count, never once per event.
-- `serve` runs it all until SIGINT or SIGTERM, as `python -m app` does; as one of several workers it shares the
-  port (SO_REUSEPORT) and names itself in an `X-Worker` header.
+- `serve` runs it all until SIGINT or SIGTERM, as `python -m app` does, and `Drain` bounds the shutdown that
+  follows; as one of several workers it shares the port (SO_REUSEPORT) and names itself in an `X-Worker`
+  header.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import os
 import resource
 import signal
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from aiohttp.web_protocol import RequestPayloadError
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ RESERVED_DESCRIPTORS = 64
 # fill the queue, or the SYN of a well-behaved client is dropped and retried a second later. Linux caps it
 # at net.core.somaxconn.
 BACKLOG = 1024
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +249,73 @@ def connection_limits(total: int, per_client: int) -> ConnectionLimits:
     return ConnectionLimits(total, per_client)
 
 
+class Drain:
+    """The shutdown after a first SIGINT or SIGTERM, bounded whatever clients do.
+
+    aiohttp alone may take twice its shutdown timeout (it waits for a request in flight, cancels only its body
+    reader, then waits again), and a client reading an answer slowly holds it to the end: past the platform's
+    grace (30 s, then SIGKILL). Here the whole shutdown has one `deadline` (seconds after the signal); what it
+    still waits for is logged every REPORT_EVERY seconds, and at the deadline the connections left are closed.
+    A second SIGINT or SIGTERM ends the process at once: the operator's "stop now".
+    """
+
+    REPORT_EVERY = 5.0
+
+    def __init__(self, runner: web.AppRunner, deadline: float) -> None:
+        self._runner = runner
+        self._deadline = deadline
+        # Transports upgraded to a WebSocket (weakly held: a closed one goes with its transport).
+        self.websockets: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
+
+    def _connections(self) -> list[RequestHandler]:
+        server = self._runner.server
+        return server.connections if server is not None else []
+
+    async def note_websocket(self, request: web.Request, response: web.StreamResponse) -> None:
+        """on_response_prepare: remember the connections that are WebSockets, to tell them from requests."""
+        if isinstance(response, web.WebSocketResponse) and request.transport is not None:
+            self.websockets.add(request.transport)
+
+    def waiting_for(self) -> str:
+        """What the shutdown still waits for, e.g. "1 request in flight and 2 WebSockets"; "" for nothing."""
+        connections = self._connections()
+        sockets = sum(1 for handler in connections if handler.transport in self.websockets)
+        requests = len(connections) - sockets
+        parts = [f"{requests} request{'s' * (requests != 1)} in flight"] if requests else []
+        parts += [f"{sockets} WebSocket{'s' * (sockets != 1)}"] if sockets else []
+        return " and ".join(parts)
+
+    async def watch(self) -> None:
+        """Runs beside aiohttp's shutdown: reports what it waits for, closes what is left at the deadline."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self._deadline
+        while (left := ends - loop.time()) > 0:
+            await asyncio.sleep(min(self.REPORT_EVERY, left))
+            waiting = self.waiting_for()
+            if not waiting:
+                return
+            if ends - loop.time() > 0:
+                log.warning("shutdown waits for %s; closing them in %.0f s", waiting, ends - loop.time())
+        log.warning("shutdown gave up after %g s: closing %s", self._deadline, self.waiting_for())
+        for handler in self._connections():
+            handler.force_close()
+            if handler.transport is not None:
+                handler.transport.abort()
+
+    def exit_now(self, signum: int) -> None:
+        """A second stop signal: leave at once, dying of that signal as the operator asked."""
+        name = signal.Signals(signum).name
+        log.warning("%s during shutdown: exiting now%s", name, f", dropping {w}" if (w := self.waiting_for()) else "")
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
 async def serve(app: web.Application, options: ServeOptions) -> None:
-    """Serve `app` until SIGINT or SIGTERM, then shut it down gracefully (at most `shutdown_timeout` s)."""
+    """Serve `app` until SIGINT or SIGTERM, then shut it down gracefully: WebSockets are closed at once (1001),
+    requests in flight get until `shutdown_timeout` s after the signal, and a second signal exits at once."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     if options.reuse_port:
         app.on_response_prepare.append(_name_worker)
@@ -260,6 +325,8 @@ async def serve(app: web.Application, options: ServeOptions) -> None:
         keepalive_timeout=options.keepalive_timeout,
         shutdown_timeout=options.shutdown_timeout,
     )
+    drain = Drain(runner, options.shutdown_timeout)
+    app.on_response_prepare.append(drain.note_websocket)
     await runner.setup()
     try:
         limits = connection_limits(options.max_connections, options.max_connections_per_client)
@@ -267,8 +334,14 @@ async def serve(app: web.Application, options: ServeOptions) -> None:
         await site.start()
         log.info("serving on %s", site.name)
         await stop.wait()
-    finally:
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, drain.exit_now, signum)
+        watch = asyncio.create_task(drain.watch())
         await runner.cleanup()
+        watch.cancel()
+    finally:
+        if runner.server is not None:
+            await runner.cleanup()
 
 
 async def _name_worker(request: web.Request, response: web.StreamResponse) -> None:

@@ -1,16 +1,26 @@
 """SIGTERM on the real process: every socket is told 1001, requests in flight are answered, and the process exits
-promptly (well within a platform's 30-second grace period)."""
+promptly (well within a platform's 30-second grace period) whatever clients do: a client that never reads its
+answer is cut off at the 25-second deadline, and a second signal ends the process at once."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import signal
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import aiohttp
+import pytest
 
-from tests.live_server import start
+from tests.live_server import LiveServer, start
+
+# A platform kills the process 30 s after SIGTERM.
+GRACE = 30.0
+# The browser library of 3 MB: far more than the socket buffers hold.
+LARGE_FILE = "/vendor/asyncapi/browser/standalone/index.js"
 
 
 async def test_sigterm_closes_every_socket_with_1001_and_exits() -> None:
@@ -66,5 +76,66 @@ async def test_a_request_in_flight_at_sigterm_is_answered_before_the_process_exi
         assert bars[-1]["time"] < to_time * 1000
         writer.close()
         assert await asyncio.to_thread(server.process.wait, 30) == 0
+    finally:
+        server.stop()
+
+
+@contextmanager
+def stalled_download(server: LiveServer) -> Iterator[socket.socket]:
+    """A client that asks for a large file and never reads it: the server's send blocks on a full buffer."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        client.connect(("127.0.0.1", server.port))
+        client.sendall(f"GET {LARGE_FILE} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        # The answer has begun: the request is in flight, not waiting in the listen queue.
+        assert client.recv(16).startswith(b"HTTP/1.1 200")
+        yield client
+    finally:
+        client.close()
+
+
+def wait_for_log(server: LiveServer, text: str, timeout: float = 30) -> None:
+    """Poll the server's log (another process: nothing to await) until it holds `text`."""
+    deadline = time.monotonic() + timeout
+    while text not in server.log_path.read_text():
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{server.log_path.read_text()[-2000:]}"
+        server.check_alive()
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(120)
+def test_a_client_that_never_reads_is_cut_off_at_the_deadline_within_the_grace() -> None:
+    server = start({"BAR_BROADCASTER_ENABLED": "false"})
+    try:
+        with stalled_download(server):
+            server.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            assert server.process.wait(GRACE + 15) == 0
+            took = time.monotonic() - signalled
+        said = server.log_path.read_text()
+        assert "shutdown waits for 1 request in flight; closing them in " in said
+        assert "shutdown gave up after 25 s: closing 1 request in flight" in said
+        assert took < GRACE, f"the process took {took:.1f} s after SIGTERM"
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT])
+def test_a_second_signal_during_the_drain_exits_at_once(second: signal.Signals) -> None:
+    server = start({"BAR_BROADCASTER_ENABLED": "false"})
+    try:
+        with stalled_download(server):
+            server.process.send_signal(signal.SIGTERM)
+            wait_for_log(server, "shutdown waits for 1 request in flight")
+            server.process.send_signal(second)
+            asked = time.monotonic()
+            # It dies of the second signal, as a process stopped by it does, without waiting for the download.
+            assert server.process.wait(GRACE) == -second
+            assert time.monotonic() - asked < 10
+        assert (
+            f"{second.name} during shutdown: exiting now, dropping 1 request in flight" in server.log_path.read_text()
+        )
     finally:
         server.stop()
