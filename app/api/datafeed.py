@@ -86,7 +86,9 @@ async def resolve(request: web.Request) -> web.Response:
 async def bars(request: web.Request) -> web.Response:
     q, feed = request["querystring"], request.app[FEED]
     instrument = resolve_or_404(feed, q["symbol"])
-    history = await fetch_history(feed, instrument, q["resolution"], q["from_time"], q["to_time"], q["count_back"])
+    history = await fetch_history(
+        feed, instrument, q["resolution"], q["from_time"], q["to_time"], q["count_back"], requester=request.remote
+    )
     body = b'{"bars":[' + history.json() + b'],"no_data":'
     body += b"true}" if history.no_data else b"false}"
     return web.Response(body=body, content_type="application/json")

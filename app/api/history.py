@@ -27,8 +27,9 @@ async def fetch_history(
     end: int,
     count_back: int,
     names: tuple[str, str] = ("from_time", "to_time"),
+    requester: str | None = None,
 ) -> History:
-    """Bars of `instrument` for a validated request; 422 for a range too wide."""
+    """Bars of `instrument` for a validated request (from the client at `requester`); 422 for a range too wide."""
     start_name, end_name = names
     if end < start:
         raise invalid({end_name: [f"Must not be earlier than {start_name}."]})
@@ -37,4 +38,4 @@ async def fetch_history(
     served_to = min(end, int(feed.now()) + resolution.seconds)
     if (served_to - served_from) / resolution.seconds > MAX_BARS:
         raise invalid({start_name: [f"The range spans more than {MAX_BARS} bars of {resolution.value}; narrow it."]})
-    return await feed.load_history(instrument.symbol, resolution, start, end, count_back)
+    return await feed.load_history(instrument.symbol, resolution, start, end, count_back, requester)

@@ -94,11 +94,13 @@ async def history(request: web.Request) -> web.Response:
     start = end if countback else q["from_"]
     if start > end:
         raise invalid({"to": ["Must not be earlier than from."]})
-    found = await fetch_history(feed, instrument, resolution, start, end, countback, names=("from", "to"))
+    found = await fetch_history(
+        feed, instrument, resolution, start, end, countback, names=("from", "to"), requester=request.remote
+    )
     if not len(found):
         body: dict[str, Any] = {"s": "no_data"}
         if not found.no_data:
-            earlier = (await feed.load_history(instrument.symbol, resolution, end, end, 1)).columns()
+            earlier = (await feed.load_history(instrument.symbol, resolution, end, end, 1, request.remote)).columns()
             body["nextTime"] = earlier.time[-1]
         return json_response(body)
     bars = found.columns()

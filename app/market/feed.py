@@ -6,7 +6,7 @@ can implement the same protocol and be handed to `create_app` instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Protocol
 
 from app.market.bars import Bar, History, Quote
@@ -40,9 +40,18 @@ class MarketFeed(Protocol):
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
         """Bars with start in [start, end), extended earlier to `count_back` bars."""
 
-    async def load_history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
+    async def load_history(
+        self,
+        symbol: str,
+        resolution: Resolution,
+        start: int,
+        end: int,
+        count_back: int,
+        requester: Hashable = None,
+    ) -> History:
         """`history` for a request handler: the same bars, without holding up the event loop while they are
-        produced (read from a cache, generated in another thread, fetched from a database)."""
+        produced (read from a cache, generated in another thread, fetched from a database). `requester` (a
+        client address) names whose request it is, so that a feed can share slow work fairly between clients."""
 
     def is_trading(self, symbol: str) -> bool:
         """Whether the instrument's session is open now."""

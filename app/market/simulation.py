@@ -6,13 +6,15 @@ import asyncio
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 
 from app.market.bars import Bar, BarColumns, History, Quote, TickBar
+from app.market.fair_queue import FairQueue
 from app.market.grid import Grid, grid_for
 from app.market.instruments import INSTRUMENTS, Instrument
 from app.market.pricepath import PricePath
@@ -48,6 +50,8 @@ NODE_CACHE_BYTES = 8 << 20
 # the loop then competes with a single thread for the interpreter, waiting a switch interval for its turn instead
 # of a whole generation.
 GENERATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bar-generator")
+# Requests take turns there by requester (a client address), so one client's flood waits behind itself.
+TURNS = FairQueue(GENERATOR)
 
 
 class _NotCachedError(Exception):
@@ -97,8 +101,6 @@ class SimulatedFeed:
         self._cache_blocks = cache_blocks
         # Guards the block cache: the generator thread fills it while the loop reads it.
         self._blocks_lock = threading.Lock()
-        # Requests of this feed waiting for the generator thread (read and written on the event loop only).
-        self._handed_over = 0
         # Forming bars of one second, (second, bars): a burst of requests computes each one once. Replaced as a
         # whole when the second changes, so a thread never sees another second's entries.
         self._forming_cache: tuple[int, dict[tuple[str, Resolution], Bar | None]] = (-1, {})
@@ -142,19 +144,23 @@ class SimulatedFeed:
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
         return self._history(symbol, resolution, start, end, count_back, None)
 
-    async def load_history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
+    async def load_history(
+        self,
+        symbol: str,
+        resolution: Resolution,
+        start: int,
+        end: int,
+        count_back: int,
+        requester: Hashable = None,
+    ) -> History:
         """`history` without blocking the event loop: served at once from cached bars (and up to INLINE_BARS
-        new ones while the generator thread is idle), else generated in that thread while the loop goes on."""
+        new ones while the generator thread is idle), else generated in that thread while the loop goes on,
+        `requester` taking turns there with the others."""
         try:
-            allowance = _Allowance(0 if self._handed_over else INLINE_BARS)
+            allowance = _Allowance(0 if TURNS.pending() else INLINE_BARS)
             return self._history(symbol, resolution, start, end, count_back, allowance)
         except _NotCachedError:
-            self._handed_over += 1
-            try:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(GENERATOR, self.history, symbol, resolution, start, end, count_back)
-            finally:
-                self._handed_over -= 1
+            return await TURNS.run(requester, partial(self.history, symbol, resolution, start, end, count_back))
 
     def _history(
         self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int, inline: _Allowance | None

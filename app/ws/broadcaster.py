@@ -88,7 +88,7 @@ class Broadcaster:
         forming = update_frame(topic, bar.json)
         return Catchup(closed, forming, changed=forming != self._published.get(topic))
 
-    async def check_since(self, topic: Topic, since: int) -> None:
+    async def check_since(self, topic: Topic, since: int, requester: str | None = None) -> None:
         """TopicError when more than MAX_REPLAY_BARS bars of `topic`, the forming one too, have `time >= since` (ms)."""
         now = self._feed.now()
         # Bars never outnumber half as many nominal periods (months, short session bars), so a recent
@@ -96,25 +96,29 @@ class Broadcaster:
         if since >= (now - MAX_REPLAY_BARS // 2 * topic.resolution.seconds) * 1000:
             return
         end = int(now) + 1
-        newest = (await self._feed.load_history(topic.symbol, topic.resolution, end, end, MAX_REPLAY_BARS + 1)).bars
+        newest = (
+            await self._feed.load_history(topic.symbol, topic.resolution, end, end, MAX_REPLAY_BARS + 1, requester)
+        ).bars
         if len(newest) > MAX_REPLAY_BARS and newest[0].time >= since:
             raise TopicError(
                 f"since is more than {MAX_REPLAY_BARS} bars back: load older bars from {DATAFEED_PREFIX}/bars"
             )
 
-    async def admit(self, topic: Topic, since: int | None) -> bytes:
+    async def admit(self, topic: Topic, since: int | None, requester: str | None = None) -> bytes:
         """Bring `topic` up to date for its subscribers; the frames (one write) for a newcomer joining now.
 
-        With `since` (ms, checked by `check_since`): every bar with `time >= since`, closed bars with their
-        final values, the forming bar last. Without: the forming bar. Either way at least the latest bar,
-        even while the market is closed. Nothing awaits once the frames are made, so the caller subscribes
-        the newcomer before the next tick and per topic `time` never goes back for it.
+        With `since` (ms, checked by `check_since`; its history made in the turn of `requester`, a client
+        address): every bar with `time >= since`, closed bars with their final values, the forming bar last.
+        Without: the forming bar. Either way at least the latest bar, even while the market is closed. Nothing
+        awaits once the frames are made, so the caller subscribes the newcomer before the next tick and per
+        topic `time` never goes back for it.
         """
         if since is not None:
             # The replay's bars are generated off the event loop first; what follows reads them from the cache,
             # so nothing awaits between the frames being made and the newcomer joining.
             start = -(-since // 1000)
-            await self._feed.load_history(topic.symbol, topic.resolution, start, int(self._feed.now()) + 1, 0)
+            until = int(self._feed.now()) + 1
+            await self._feed.load_history(topic.symbol, topic.resolution, start, until, 0, requester)
         # While the instrument trades, those already there get the forming bar with the next tick, as always: a
         # join costs O(1). Outside its session no tick sends an unchanged bar, so a changed one goes to them now.
         closed_market = not self._feed.is_trading(topic.symbol)

@@ -163,7 +163,7 @@ async def _subscribe(
         topic = _subscribable(request, connection, symbol, resolution)
         held = topic in connection.topics
         if since is not None and not held:
-            await broadcaster.check_since(topic, since)
+            await broadcaster.check_since(topic, since, request.remote)
     except TopicError as error:
         await connection.ws.send_str(
             protocol.reply(protocol.SUBSCRIBE_RESPONSE, protocol.refused(symbol, resolution, str(error)))
@@ -174,7 +174,7 @@ async def _subscribe(
         return
     # The client joins right after receiving the frames that bring it from `since` (or the newest bar)
     # to now, with no wait in between, so it continues the topic's one stream where they end.
-    frames = await broadcaster.admit(topic, since)
+    frames = await broadcaster.admit(topic, since, request.remote)
     hub = request.app[HUB]
     hub.subscribe(connection, topic)
     if frames:
