@@ -9,7 +9,7 @@ from argparse import Namespace
 
 from app.cli import parse_args
 from app.observability.logs import setup_logging
-from app.server import ServeOptions, install_repeat_filter, serve
+from app.server import ListenAddress, ListenError, ServeOptions, install_repeat_filter, probe_listen, serve
 from app.settings import Settings, SettingsError, load_settings
 from app.workers import run_workers, shared_metrics_dir
 
@@ -34,7 +34,24 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         reuse_port=reuse_port,
     )
-    asyncio.run(serve(create_app(settings), options))
+    try:
+        asyncio.run(serve(create_app(settings), options))
+    except ListenError as error:
+        sys.exit(f"Cannot listen: {error}")
+
+
+def check_listen(args: Namespace, settings: Settings) -> None:
+    """Exit with one line naming the option or variable at fault when the server could not listen there."""
+    address = ListenAddress(
+        settings.host,
+        settings.port,
+        host_name="--host" if args.host is not None else "HOST",
+        port_name="--port" if args.port is not None else "PORT",
+    )
+    try:
+        probe_listen(address)
+    except ListenError as error:
+        sys.exit(f"Cannot listen: {error}")
 
 
 def configure(args: Namespace) -> Settings:
@@ -52,11 +69,15 @@ def configure(args: Namespace) -> Settings:
 def main() -> None:
     args = parse_args()
     if args.workers == 1:
-        serve_one(configure(args))
+        settings = configure(args)
+        check_listen(args, settings)
+        serve_one(settings)
         return
     # The workers' metrics directory is set up first: it is a setting, read with the others.
     with shared_metrics_dir():
         settings = configure(args)
+        # Checked once here, not once per worker, and without SO_REUSEPORT: a group already on the port refuses.
+        check_listen(args, settings)
         status = run_workers(args.workers, lambda: serve_one(settings, reuse_port=True))
     sys.exit(status)
 

@@ -15,10 +15,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import resource
 import signal
+import socket
 import time
 import weakref
 from collections.abc import Callable
@@ -129,6 +131,52 @@ class _Gate(asyncio.Protocol):
             self._inner.resume_writing()
 
 
+class ListenError(Exception):
+    """The server cannot listen where it is told to; the message names the setting at fault and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    """Where to listen, and how the operator named each part (`--host` or `HOST`, `--port` or `PORT`)."""
+
+    host: str
+    port: int
+    host_name: str = "HOST"
+    port_name: str = "PORT"
+
+    def refusal(self, where: str, error: OSError) -> ListenError:
+        """The ListenError for a failed bind on `where` (one of the addresses the host resolved to)."""
+        if error.errno == errno.EADDRINUSE:
+            return ListenError(f"{self.port_name} {self.port} is in use on {where}")
+        if error.errno == errno.EACCES:
+            return ListenError(f"{self.port_name} {self.port} needs privileges this process lacks (below 1024)")
+        if error.errno == errno.EADDRNOTAVAIL:
+            return ListenError(f"{self.host_name} {self.host!r} is not an address of this machine ({where})")
+        return ListenError(f"{self.host_name} {self.host!r}, {self.port_name} {self.port}: {error.strerror or error}")
+
+
+def probe_listen(address: ListenAddress) -> None:
+    """Bind every address `address.host` resolves to, without SO_REUSEPORT, and let go at once; ListenError
+    when the host does not resolve, is not on this machine, or the port is taken, including by a group of
+    workers (their SO_REUSEPORT sockets let only another such socket share the port, so a second group would
+    otherwise start silently on the same port)."""
+    try:
+        found = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError, ValueError) as error:
+        cause = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ListenError(f"{address.host_name} {address.host!r} does not resolve: {cause}") from None
+    for family, kind, protocol, _name, where in found:
+        with socket.socket(family, kind, protocol) as probe:
+            # As asyncio binds: SO_REUSEADDR (a port left in TIME_WAIT is free), IPv6 sockets IPv6 only.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(where)
+            except OSError as error:
+                raise address.refusal(str(where[0]), error) from None
+
+
 class LimitedSite(web.BaseSite):
     """A TCP site whose accepted connections pass `ConnectionLimits` first."""
 
@@ -152,14 +200,18 @@ class LimitedSite(web.BaseSite):
         server = self._runner.server
         assert server is not None, "the runner is set up before its site starts"
         limits = self._limits
-        self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Gate(limits, server),
-            self._host,
-            self._port,
-            backlog=self._backlog,
-            reuse_address=True,
-            reuse_port=self._reuse_port or None,
-        )
+        try:
+            self._server = await asyncio.get_running_loop().create_server(
+                lambda: _Gate(limits, server),
+                self._host,
+                self._port,
+                backlog=self._backlog,
+                reuse_address=True,
+                reuse_port=self._reuse_port or None,
+            )
+        except OSError as error:
+            # Taken since `probe_listen` found it free (another process was quicker): said as plainly.
+            raise ListenAddress(self._host, self._port).refusal(self._host, error) from None
 
 
 async def _answer_and_close(request: web.Request, status: int, detail: str) -> web.StreamResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,47 @@ def test_port_flag_and_variable_both_work() -> None:
 
 def test_procfile_runs_the_package() -> None:
     assert (ROOT / "Procfile").read_text().strip() == "web: python -m app"
+
+
+def start_up_error(args: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """What `python -m app ARGS` says on stderr, line by line, when it refuses to start (exit status 1)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=os.environ | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    return result.stderr.strip().splitlines()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize(
+    ("args", "env", "error"),
+    [
+        (["--host", "nowhere.invalid"], {}, "--host 'nowhere.invalid' does not resolve: "),
+        ([], {"HOST": "not a host"}, "HOST 'not a host' does not resolve: "),
+        # TEST-NET-1, an address reserved for documentation: on no machine.
+        (["--host", "192.0.2.1"], {}, "--host '192.0.2.1' is not an address of this machine (192.0.2.1)"),
+    ],
+)
+def test_a_host_it_cannot_listen_on_stops_start_up_with_one_line(
+    workers: str, args: list[str], env: dict[str, str], error: str
+) -> None:
+    said = start_up_error([*args, "--port", str(free_port()), "--workers", workers], env)
+    assert len(said) == 1, said
+    assert said[0].startswith(f"Cannot listen: {error}")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("named", ["--port", "PORT"])
+def test_a_port_in_use_stops_start_up_with_one_line(workers: str, named: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args, env = (["--port", str(port)], {}) if named == "--port" else ([], {"PORT": str(port)})
+        said = start_up_error(["--host", "127.0.0.1", "--workers", workers, *args], env)
+    assert said == [f"Cannot listen: {named} {port} is in use on 127.0.0.1"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.live_server import HOST, LiveServer, free_port, start
+from tests.live_server import HOST, ROOT, LiveServer, free_port, start
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -70,10 +72,13 @@ async def bars_since(ws: aiohttp.ClientWebSocketResponse, since: int, until: int
     return bars
 
 
+def two_workers_args(port: int) -> list[str]:
+    return ["--host", HOST, "--port", str(port), "--workers", "2"]
+
+
 async def start_two_workers() -> LiveServer:
     port = free_port()
-    args = ["--host", HOST, "--port", str(port), "--workers", "2"]
-    return await asyncio.to_thread(start, {"BAR_BROADCASTER_INTERVAL": "0.1"}, port=port, args=args)
+    return await asyncio.to_thread(start, {"BAR_BROADCASTER_INTERVAL": "0.1"}, port=port, args=two_workers_args(port))
 
 
 async def test_clients_of_both_workers_receive_the_same_bars_and_sigterm_stops_both() -> None:
@@ -119,5 +124,25 @@ async def test_a_worker_that_dies_takes_the_group_down_for_the_supervisor_to_res
         os.kill(doomed, signal.SIGKILL)
         assert await asyncio.to_thread(server.process.wait, 30) == 1
         assert not is_running(survivor)
+    finally:
+        server.stop()
+
+
+async def test_a_second_group_on_the_same_port_is_refused_as_a_single_process_would_be() -> None:
+    server = await start_two_workers()
+    try:
+        second = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "app", *two_workers_args(server.port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (second.returncode, second.stderr.strip().splitlines()) == (
+            1,
+            [f"Cannot listen: --port {server.port} is in use on {HOST}"],
+        )
+        assert len(children(server.pid)) == 2
     finally:
         server.stop()
