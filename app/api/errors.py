@@ -88,8 +88,11 @@ class ValidatingParser(AIOHTTPParser):
         Strict: UTF-8, no NaN or Infinity, every number finite. Whatever Python's parser cannot take
         (nesting past the recursion limit, integers past the digit limit) is the client's error too.
         """
-        if not (req.body_exists and is_json_request(req)):
+        if not req.body_exists:
             return missing
+        if not is_json_request(req):
+            # A body that is there but not declared JSON would otherwise read as no body at all.
+            raise invalid({"body": [f"Expected Content-Type: application/json, not {req.content_type}."]})
         body = await req.read()
         if not body:
             return missing
