@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from argparse import Namespace
+from collections.abc import Callable
 
 from app.cli import parse_args
 from app.observability.logs import setup_logging
@@ -19,8 +20,9 @@ from app.workers import run_workers, shared_metrics_dir
 SHUTDOWN_TIMEOUT = 25.0
 
 
-def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
-    """Build the application and serve it in this process until SIGINT or SIGTERM."""
+def serve_one(settings: Settings, *, reuse_port: bool = False, listening: Callable[[], None] | None = None) -> None:
+    """Build the application and serve it in this process until SIGINT or SIGTERM; `listening` is called once
+    it listens. Exits with one line when the feed refuses a setting or the address is taken meanwhile."""
     # Imported here, not above: with several workers the parent first sets up the environment (the metrics
     # directory) that the application's modules read when they are imported.
     from app.main import create_app
@@ -35,7 +37,11 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
         reuse_port=reuse_port,
     )
     try:
-        asyncio.run(serve(create_app(settings), options))
+        app = create_app(settings)
+    except SettingsError as error:
+        sys.exit(f"Configuration error: {error}")
+    try:
+        asyncio.run(serve(app, options, listening))
     except ListenError as error:
         sys.exit(f"Cannot listen: {error}")
 
@@ -78,7 +84,7 @@ def main() -> None:
         settings = configure(args)
         # Checked once here, not once per worker, and without SO_REUSEPORT: a group already on the port refuses.
         check_listen(args, settings)
-        status = run_workers(args.workers, lambda: serve_one(settings, reuse_port=True))
+        status = run_workers(args.workers, lambda ready: serve_one(settings, reuse_port=True, listening=ready))
     sys.exit(status)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from app.settings import DEFAULTS_FILE, Settings
+from app.workers import MAX_WORKERS
 
 _KEY = re.compile(r"^([A-Z][A-Z0-9_]*)\s*=")
 
@@ -84,13 +85,13 @@ def _epilog() -> str:
     return "\n".join(lines)
 
 
-def _positive(raw: str) -> int:
+def _workers(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, not {raw!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_WORKERS}")
     return value
 
 
@@ -112,8 +113,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", help="listen port; overrides PORT")
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=1,
-        help="server processes sharing the port (SO_REUSEPORT), each serving the same data (default: 1)",
+        help=(
+            f"server processes sharing the port (SO_REUSEPORT), each serving the same data (default: 1, at most"
+            f" {MAX_WORKERS}: each holds its own simulation, and past the cores more only add switching)"
+        ),
     )
     return parser.parse_args(argv)

@@ -18,7 +18,7 @@ from app.observability.access_log import access_log_args
 from app.observability.exporter import setup_metrics
 from app.paths import API_PREFIX, WS_PATH
 from app.server import body_deadline
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from app.web.headers import setup_headers
 from app.web.page import setup_web
 from app.ws.setup import setup_ws
@@ -53,8 +53,20 @@ async def _prepare_feed(app: web.Application) -> None:
     await app[FEED].prepare()
 
 
+def _check_broadcaster_symbols(settings: Settings, feed: MarketFeed) -> None:
+    """SettingsError naming the BAR_BROADCASTER_SYMBOLS that `feed` does not carry: the settings cannot know
+    them (the feed decides), and a symbol left out would mean live updates silently off for it."""
+    unknown = [symbol for symbol in settings.bar_broadcaster_symbols if feed.instrument(symbol) is None]
+    if unknown:
+        raise SettingsError(
+            f"BAR_BROADCASTER_SYMBOLS={','.join(settings.bar_broadcaster_symbols)!r} is invalid: "
+            f"{', '.join(unknown)} {'is not an instrument' if len(unknown) == 1 else 'are not instruments'} of the feed"
+        )
+
+
 def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Application:
-    """The whole server; `feed` defaults to the market simulation."""
+    """The whole server; `feed` defaults to the market simulation. Raises SettingsError for a setting
+    the feed refuses."""
     app = web.Application(
         # The body deadline reads the body before validation does, inside the error middleware, so that its
         # refusals (413, a body that does not decode) are JSON like every other error.
@@ -65,6 +77,7 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
     app[FEED] = feed or SimulatedFeed(
         intraday_days=settings.market_intraday_days, cache_blocks=settings.market_cache_blocks
     )
+    _check_broadcaster_symbols(settings, app[FEED])
     app.on_startup.append(_prepare_feed)
     app.on_response_prepare.append(meta.add_version_header)
     for module in (meta, datafeed, udf):

@@ -362,9 +362,10 @@ class Drain:
         os.kill(os.getpid(), signum)
 
 
-async def serve(app: web.Application, options: ServeOptions) -> None:
+async def serve(app: web.Application, options: ServeOptions, listening: Callable[[], None] | None = None) -> None:
     """Serve `app` until SIGINT or SIGTERM, then shut it down gracefully: WebSockets are closed at once (1001),
-    requests in flight get until `shutdown_timeout` s after the signal, and a second signal exits at once."""
+    requests in flight get until `shutdown_timeout` s after the signal, and a second signal exits at once.
+    `listening` is called once the socket is bound."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
@@ -385,6 +386,8 @@ async def serve(app: web.Application, options: ServeOptions) -> None:
         site = LimitedSite(runner, options.host, options.port, limits, reuse_port=options.reuse_port)
         await site.start()
         log.info("serving on %s", site.name)
+        if listening is not None:
+            listening()
         await stop.wait()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, drain.exit_now, signum)

@@ -142,6 +142,18 @@ class LiveServer:
             code, tail = self.process.returncode, log_tail(self.log_path)
             raise RuntimeError(f"server exited with {code}; its log ends:\n{tail}")
 
+    def wait_for_log(self, text: str, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Poll the server's log until it holds `text` (another process's words: nothing to await)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} not logged after {timeout} s:\n{log_tail(self.log_path)}")
+            self.check_alive()
+            try:
+                self.process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+
     def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Poll the health check: a listening socket alone does not prove the application serves.
 

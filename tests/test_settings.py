@@ -177,3 +177,15 @@ def test_a_port_in_use_stops_start_up_with_one_line(workers: str, named: str) ->
         args, env = (["--port", str(port)], {}) if named == "--port" else ([], {"PORT": str(port)})
         said = start_up_error(["--host", "127.0.0.1", "--workers", workers, *args], env)
     assert said == [f"Cannot listen: {named} {port} is in use on 127.0.0.1"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_broadcaster_symbols_the_feed_does_not_carry_stop_start_up_with_one_line(workers: str) -> None:
+    said = start_up_error(
+        ["--host", "127.0.0.1", "--port", str(free_port()), "--workers", workers],
+        {"BAR_BROADCASTER_SYMBOLS": "btcusd, NOPE,aapl,ZZZ"},
+    )
+    assert said == [
+        "Configuration error: BAR_BROADCASTER_SYMBOLS='BTCUSD,NOPE,AAPL,ZZZ' is invalid: "
+        "NOPE, ZZZ are not instruments of the feed"
+    ]

@@ -95,15 +95,6 @@ def stalled_download(server: LiveServer) -> Iterator[socket.socket]:
         client.close()
 
 
-def wait_for_log(server: LiveServer, text: str, timeout: float = 30) -> None:
-    """Poll the server's log (another process: nothing to await) until it holds `text`."""
-    deadline = time.monotonic() + timeout
-    while text not in server.log_path.read_text():
-        assert time.monotonic() < deadline, f"{text!r} not logged:\n{server.log_path.read_text()[-2000:]}"
-        server.check_alive()
-        time.sleep(0.1)
-
-
 @pytest.mark.timeout(120)
 def test_a_client_that_never_reads_is_cut_off_at_the_deadline_within_the_grace() -> None:
     server = start({"BAR_BROADCASTER_ENABLED": "false"})
@@ -128,7 +119,7 @@ def test_a_second_signal_during_the_drain_exits_at_once(second: signal.Signals) 
     try:
         with stalled_download(server):
             server.process.send_signal(signal.SIGTERM)
-            wait_for_log(server, "shutdown waits for 1 request in flight")
+            server.wait_for_log("shutdown waits for 1 request in flight")
             server.process.send_signal(second)
             asked = time.monotonic()
             # It dies of the second signal, as a process stopped by it does, without waiting for the download.

@@ -77,8 +77,11 @@ def two_workers_args(port: int) -> list[str]:
 
 
 async def start_two_workers() -> LiveServer:
+    """Two workers, both listening (the first answers the health check before the second is forked)."""
     port = free_port()
-    return await asyncio.to_thread(start, {"BAR_BROADCASTER_INTERVAL": "0.1"}, port=port, args=two_workers_args(port))
+    server = await asyncio.to_thread(start, {"BAR_BROADCASTER_INTERVAL": "0.1"}, port=port, args=two_workers_args(port))
+    await asyncio.to_thread(server.wait_for_log, "2 workers listening")
+    return server
 
 
 async def test_clients_of_both_workers_receive_the_same_bars_and_sigterm_stops_both() -> None:
