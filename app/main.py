@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp_cors
 from aiohttp import web
 from aiohttp_apispec import validation_middleware
 
@@ -15,8 +14,8 @@ from app.keys import FEED, SETTINGS
 from app.market.feed import MarketFeed
 from app.market.simulation import SimulatedFeed
 from app.observability.access_log import access_log_args
+from app.observability.cors import setup_cors
 from app.observability.exporter import setup_metrics
-from app.paths import API_PREFIX, WS_PATH
 from app.server import body_deadline
 from app.settings import Settings, SettingsError
 from app.web.headers import setup_headers
@@ -24,28 +23,6 @@ from app.web.page import setup_web
 from app.ws.setup import setup_ws
 
 log = logging.getLogger(__name__)
-# Cross-origin pages may use these (the datafeed module is under /static/js/), for the origins in CORS_ORIGINS.
-CORS_PREFIXES = (f"{API_PREFIX}/", "/static/")
-
-
-def setup_cors(app: web.Application) -> None:
-    """CORS headers and preflight answers (aiohttp-cors) on the REST, UDF and static routes, for CORS_ORIGINS.
-
-    The WebSocket is left out: browsers do not apply CORS to it, its handshake checks the Origin itself.
-    With no origin configured nothing is added, so no cross-origin page may read an answer.
-    """
-    origins = app[SETTINGS].cors_origins
-    if not origins:
-        return
-    # No credentials: the APIs use none, and a credentialed `*` would hand every site the user's cookies.
-    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
-        allow_credentials=False, expose_headers="*", allow_headers="*"
-    )
-    cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))
-    for route in list(app.router.routes()):
-        path = route.resource.canonical if route.resource is not None else ""
-        if path.startswith(CORS_PREFIXES) and path != WS_PATH:
-            cors.add(route)
 
 
 async def _prepare_feed(app: web.Application) -> None:

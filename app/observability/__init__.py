@@ -1,1 +1,1 @@
-"""Metrics, request and connection logs, log formats; imports market/ and neutral ground, never api/, ws/ or web/."""
+"""Metrics, CORS, request and connection logs, log formats; imports market/ and neutral ground only."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from aiohttp import ClientResponse
 
-from app.paths import DATAFEED_PREFIX, UDF_PREFIX, WS_PATH
+from app.cli import setting_docs
+from app.paths import API_PREFIX, DATAFEED_PREFIX, UDF_PREFIX, WS_PATH
 from app.settings import load_settings
 from tests.conftest import Client, Connect
 
@@ -104,3 +105,47 @@ async def test_the_websocket_keeps_its_own_origin_check(make_client: Connect) ->
         assert not ws.closed
     refused = await client.get(WS_PATH, headers={"Origin": FOREIGN, "Upgrade": "websocket"})
     assert refused.status == 403
+
+
+@pytest.mark.parametrize("origins", [(ALLOWED,), ("*",)])
+async def test_every_answer_of_a_cors_path_varies_by_origin(make_client: Connect, origins: tuple[str, ...]) -> None:
+    # The allowed origin is named in the answer, so a shared cache must not give one origin's answer to another.
+    client = await make_client(cors_origins=origins)
+    answers = [
+        await client.get(f"{DATAFEED_PREFIX}/config", headers={"Origin": ALLOWED}),
+        await client.get(f"{DATAFEED_PREFIX}/config", headers={"Origin": FOREIGN}),
+        await client.get(f"{DATAFEED_PREFIX}/config"),
+        await client.get("/static/js/datafeed.js", headers={"Origin": ALLOWED}),
+        await client.get(f"{UDF_PREFIX}/nope", headers={"Origin": ALLOWED}),
+        await preflight(client, f"{UDF_PREFIX}/config", ALLOWED),
+    ]
+    for response in answers:
+        vary = [token.strip().lower() for token in response.headers.get("Vary", "").split(",")]
+        assert "origin" in vary, (response.url, response.status, response.headers)
+
+
+async def test_the_index_and_json_errors_under_the_api_are_readable_cross_origin(make_client: Connect) -> None:
+    client = await make_client(cors_origins=(ALLOWED,))
+    index = await client.get(API_PREFIX, headers={"Origin": ALLOWED})
+    assert index.status == 200
+    assert index.headers[ALLOW_ORIGIN] == ALLOWED
+    for method, path, status in [
+        ("GET", f"{DATAFEED_PREFIX}/no-such-thing", 404),
+        ("DELETE", f"{DATAFEED_PREFIX}/config", 405),
+    ]:
+        response = await client.request(method, path, headers={"Origin": ALLOWED})
+        assert response.status == status
+        assert response.headers[ALLOW_ORIGIN] == ALLOWED
+        assert (await response.json())["detail"]
+        foreign = await client.request(method, path, headers={"Origin": FOREIGN})
+        assert foreign.status == status
+        assert ALLOW_ORIGIN not in foreign.headers
+    # Outside the CORS paths nothing changes: the page and the metrics are not for other origins.
+    assert ALLOW_ORIGIN not in (await client.get("/no-such-page", headers={"Origin": ALLOWED})).headers
+
+
+def test_the_help_says_cors_origins_opens_the_apis_not_only_the_websocket() -> None:
+    explained = next(doc.description for doc in setting_docs() if doc.name == "CORS_ORIGINS")
+    assert "CORS" in explained
+    assert "REST" in explained
+    assert "WebSocket" in explained
