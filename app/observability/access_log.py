@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 
 ACCESS_LOGGER = "app.access"
@@ -16,8 +16,8 @@ class AccessLog(AbstractAccessLogger):
     """`GET /api/v1/health 200 187 B 1.2 ms 127.0.0.1`; the same figures as fields of a JSON record.
 
     aiohttp calls `log` after the answer's last byte is written; `duration_ms` runs from the request's arrival
-    to that moment. `bytes` is the body's length (Content-Length), or for a body streamed without one, the
-    bytes written in all.
+    to that moment. `bytes` is the body's length (Content-Length), 0 for an answer without a body (HEAD, 1xx, 204,
+    304, or no length and no chunks), or for a chunked body, the bytes written in all (header included).
 
     A request aiohttp could not parse gets no line: aiohttp logs it as an error, which the repeat filter
     (LOG_REPEAT_INTERVAL) limits, so a flood of malformed requests cannot flood the log through this one.
@@ -27,8 +27,7 @@ class AccessLog(AbstractAccessLogger):
         if request.method == UNPARSED:
             return
         duration_ms = round(time * 1000, 3)
-        # body_length counts the header too, and not a file sent with sendfile(): the announced length is exact.
-        size = response.content_length if response.content_length is not None else response.body_length
+        size = _body_bytes(request, response)
         self.logger.info(
             "%s %s %d %d B %.1f ms %s",
             request.method,
@@ -51,6 +50,18 @@ class AccessLog(AbstractAccessLogger):
     def enabled(self) -> bool:
         # aiohttp skips the call altogether when this is false (LOG_LEVEL above INFO).
         return self.logger.isEnabledFor(logging.INFO)
+
+
+def _body_bytes(request: web.BaseRequest, response: web.StreamResponse) -> int:
+    """The body bytes sent: none for a HEAD, a 1xx, 204 or 304 (RFC 9110), whatever Content-Length announces."""
+    status = response.status
+    if request.method == hdrs.METH_HEAD or status < 200 or status in (204, 304):
+        return 0
+    if response.content_length is not None:
+        # Exact, where body_length would count the header too and miss a file sent with sendfile().
+        return response.content_length
+    # Neither a length nor chunks: the answer ends with its header (a 416, say). Chunked: all that was written.
+    return response.body_length if response.chunked else 0
 
 
 def access_log_args(enabled: bool) -> dict[str, object]:

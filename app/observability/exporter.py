@@ -10,11 +10,12 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_urldispatcher import MatchInfoError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -63,42 +64,57 @@ class Exporter:
         return generate_latest(combined)
 
 
-def _route(request: web.Request) -> str:
-    """The matched resource's canonical path (`/api/v1/datafeed/resolve/{symbol}`), never the raw URL."""
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else UNMATCHED
+async def _route(request: web.Request) -> str:
+    """The matched resource's canonical path (`/api/v1/datafeed/resolve/{symbol}`), never the raw URL; for a 405,
+    the resource whose path matched (aiohttp keeps none for it); UNMATCHED for a path no route serves."""
+    match_info = request.match_info
+    resource = match_info.route.resource
+    if resource is not None:
+        return resource.canonical
+    if isinstance(match_info, MatchInfoError) and match_info.http_exception.status == 405:
+        for candidate in request.app.router.resources():
+            _, allowed = await candidate.resolve(request)
+            if allowed:
+                return candidate.canonical
+    return UNMATCHED
+
+
+def _method(request: web.BaseRequest) -> str:
+    return request.method if request.method in _METHODS else "other"
 
 
 def measure_requests(metrics: Metrics) -> Middleware:
-    """Middleware (outermost): count each answer by method, route and status, and time it."""
+    """Middleware (outermost): time each request from its arrival to its handler's answer."""
 
     @web.middleware
     async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        status = 0
-        method = request.method if request.method in _METHODS else "other"
         try:
             response = await handler(request)
-        except web.HTTPException as error:
-            status = error.status
-            raise
         except asyncio.CancelledError:
-            # The client left before an answer: there is no status to count.
+            # The client left before an answer: there is no latency to record.
             raise
-        except Exception:
-            status = 500
+        except BaseException:
+            metrics.http_duration.labels(_method(request), await _route(request)).observe(time.perf_counter() - started)
             raise
-        else:
-            status = response.status
-        finally:
-            if status:
-                route = _route(request)
-                metrics.http_requests.labels(method, route, str(status)).inc()
-                if status != 101:  # a WebSocket's time is its whole connection, not a latency
-                    metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
+        if response.status != 101:  # a WebSocket's time is its whole connection, not a latency
+            metrics.http_duration.labels(_method(request), await _route(request)).observe(time.perf_counter() - started)
         return response
 
     return measure
+
+
+def count_answers(metrics: Metrics) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """`on_response_prepare` hook: count each answer by method, route and the status it is sent with.
+
+    Counted here, not in the middleware: a file's status (304 for a revalidation, 206 or 416 for a range) is
+    decided when it is sent, after the handler returned 200; a WebSocket's 101 counts at the upgrade.
+    """
+
+    async def count(request: web.Request, response: web.StreamResponse) -> None:
+        metrics.http_requests.labels(_method(request), await _route(request), str(response.status)).inc()
+
+    return count
 
 
 async def serve_metrics(request: web.Request) -> web.Response:
@@ -150,4 +166,5 @@ def setup_metrics(app: web.Application) -> None:
     app[METRICS] = exporter
     app[BROADCASTER_STATS].lag_observer = metrics.broadcaster_lag.observe
     app.middlewares.insert(0, measure_requests(metrics))
+    app.on_response_prepare.append(count_answers(metrics))
     app.router.add_get(METRICS_PATH, serve_metrics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -12,9 +13,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 
+from app.observability.access_log import ACCESS_LOGGER
 from app.paths import DATAFEED_PREFIX, WS_PATH
-from tests.conftest import closed_with, reply, send
+from tests.conftest import Client, closed_with, reply, send
 from tests.live_server import LiveServer, start
 from tests.observability import SHOW_TIMEOUT
 
@@ -159,3 +162,29 @@ async def test_access_log_false_turns_request_lines_off() -> None:
         await wait_for_line(server, lambda line: "ws#1 closed" in line, "for the connection's close")
     assert not [line for line in run.lines if "app.access" in line]
     assert any("serving on" in line for line in run.lines), "other records are still logged"
+
+
+async def test_request_lines_count_body_bytes_only(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    # In process: the test server runs the app's own access log. A 304, a 416 and a HEAD send headers alone.
+    path = "/static/js/datafeed.js"
+    caplog.set_level(logging.INFO, ACCESS_LOGGER)
+    full = await client.get(path)
+    body = await full.read()
+    sent = [
+        (await client.get(path, headers={"If-None-Match": full.headers["ETag"]})).status,
+        (await client.get(path, headers={"Range": "bytes=0-9"})).status,
+        (await client.get(path, headers={"Range": "bytes=99999999-"})).status,
+        (await client.head(path)).status,
+    ]
+    assert sent == [304, 206, 416, 200]
+    deadline = time.monotonic() + SHOW_TIMEOUT
+    while len(lines := [r for r in caplog.records if r.name == ACCESS_LOGGER]) < 5:
+        assert time.monotonic() < deadline, "five request lines"
+        await asyncio.sleep(0.01)
+    assert [(r.__dict__["method"], r.__dict__["status"], r.__dict__["bytes"]) for r in lines] == [
+        ("GET", 200, len(body)),
+        ("GET", 304, 0),
+        ("GET", 206, 10),
+        ("GET", 416, 0),
+        ("HEAD", 200, 0),
+    ]

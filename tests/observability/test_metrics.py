@@ -82,8 +82,8 @@ async def test_connections_subscriptions_and_updates(make_client: Connect) -> No
         lag_count = scraped.value("tradingpro_broadcaster_tick_lag_seconds_count")
         assert lag_count >= 2
         assert 0 <= scraped.value("tradingpro_broadcaster_tick_lag_seconds_sum") < lag_count * 5
-        # The WebSocket upgrades are requests too, but their time is the whole connection's, not a latency.
-        assert scraped.value("tradingpro_http_requests_total", method="GET", route=WS_PATH, status="101") == 0
+        # The WebSocket upgrades are answers too, counted when the 101 is sent.
+        assert scraped.value("tradingpro_http_requests_total", method="GET", route=WS_PATH, status="101") == 2
         await first.close()
         after = await scrape_until(
             lambda: scrape(client),
@@ -94,11 +94,9 @@ async def test_connections_subscriptions_and_updates(make_client: Connect) -> No
     assert after.value("tradingpro_ws_subscriptions", resolution="5") == 0
     assert after.value("tradingpro_ws_connections_closed_total", reason="client") == 1
     assert after.value("tradingpro_ws_updates_sent_total") >= scraped.value("tradingpro_ws_updates_sent_total")
-    final = await scrape_until(
-        lambda: scrape(client),
-        lambda s: s.value("tradingpro_http_requests_total", route=WS_PATH, status="101") == 2,
-        "both upgrades, counted once their connections ended",
-    )
+    # Their time is the whole connection's, not a latency.
+    final = await scrape(client)
+    assert final.value("tradingpro_http_requests_total", route=WS_PATH, status="101") == 2
     assert final.value("tradingpro_http_request_duration_seconds_count", route=WS_PATH) == 0
 
 
@@ -163,3 +161,32 @@ async def test_metrics_enabled_false_removes_the_endpoint(make_client: Connect) 
         await reply(ws, "bars.subscribe.response")
         message = await ws.receive()
         assert message.type is WSMsgType.TEXT, "the feed works without metrics"
+
+
+async def test_answers_are_counted_with_the_status_sent(client: Client) -> None:
+    # A static file's status is decided when it is sent (a revalidation, a range), after the handler returned.
+    path = "/static/js/datafeed.js"
+    full = await client.get(path)
+    assert full.status == 200
+    etag = full.headers["ETag"]
+    assert (await client.get(path, headers={"If-None-Match": etag})).status == 304
+    part = await client.get(path, headers={"Range": "bytes=0-9"})
+    assert part.status == 206
+    assert len(await part.read()) == 10
+    assert (await client.get(path, headers={"Range": "bytes=99999999-"})).status == 416
+    scraped = await scrape(client)
+    counted = {
+        labels["status"]: scraped.value("tradingpro_http_requests_total", **labels)
+        for labels in scraped.labels("tradingpro_http_requests_total")
+        if labels["route"].startswith("/static")
+    }
+    assert counted == {"200": 1, "304": 1, "206": 1, "416": 1}
+
+
+async def test_a_method_a_route_does_not_take_is_counted_under_that_route(client: Client) -> None:
+    response = await client.delete(f"{DATAFEED_PREFIX}/config")
+    assert response.status == 405
+    scraped = await scrape(client)
+    requests = "tradingpro_http_requests_total"
+    assert scraped.value(requests, method="DELETE", route=f"{DATAFEED_PREFIX}/config", status="405") == 1
+    assert scraped.value(requests, method="DELETE", route="unmatched", status="405") == 0
