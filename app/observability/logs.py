@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from types import TracebackType
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -27,8 +29,31 @@ def formatter(log_format: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
+# The logger of errors nothing caught (a crash at start-up, in a thread).
+UNCAUGHT_LOGGER = "app.uncaught"
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    """sys.excepthook: an uncaught error is a CRITICAL record with its traceback, so with LOG_FORMAT=json even a
+    crash at start-up is one JSON line, not Python's plain traceback."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    logging.getLogger(UNCAUGHT_LOGGER).critical("uncaught %s: %s", kind.__name__, error, exc_info=(kind, error, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """threading.excepthook: the same for a thread's uncaught error."""
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
+
+
 def setup_logging(level: str, log_format: str) -> None:
-    """Send every record at `level` or above to standard error, formatted as `log_format` says."""
+    """Send every record at `level` or above to standard error, formatted as `log_format` says; errors nothing
+    catches, in the main thread or another, are logged too (CRITICAL, logger `app.uncaught`)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,19 @@ def test_a_bad_value_is_refused_naming_the_variable(name: str, value: str, says:
     with pytest.raises(SettingsError) as refused:
         load_settings({name: value})
     assert str(refused.value).startswith(f"{name}={value!r} is invalid: {says}")
+
+
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_with_json_logs_an_uncaught_error_is_a_json_record(where: str) -> None:
+    # A real interpreter, as at start-up: logging set up, then an error nothing catches.
+    raising = "raise RuntimeError('boom at start-up')"
+    if where == "thread":
+        raising = f"import threading; t = threading.Thread(target=lambda: exec({raising!r})); t.start(); t.join()"
+    script = f"from app.observability.logs import setup_logging; setup_logging('INFO', 'json'); {raising}"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == (1 if where == "main" else 0)
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    assert len(records) == 1, done.stderr
+    assert records[0]["level"] == "CRITICAL"
+    assert "boom at start-up" in records[0]["message"]
+    assert "RuntimeError: boom at start-up" in records[0]["exc_info"]
