@@ -51,13 +51,16 @@ test: lint $(NODE_DEV) chromium
 ## One file, dist/trading-pro.pyz (shiv): the app, its Python dependencies at the versions tested here
 ## (.venv's, as constraints), config/, templates/, static/ and the browser libraries. `python3.11
 ## dist/trading-pro.pyz` serves everything; it holds compiled modules (numpy, orjson) for this platform.
-## build/ is emptied first: setuptools would put modules deleted since the last build into the wheel.
+## build/ is emptied first: setuptools would put modules deleted since the last build into the wheel. Its
+## __main__ is ours (tools/pyz_main.py): "needs Python 3.11" on another, a private SHIV_ROOT when ~/.shiv is not
+## writable.
 dist: $(DEV) $(NODE_RUNTIME)
 	rm -rf build dist/wheel dist/trading-pro.pyz
 	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist/wheel .
 	$(BIN)/python -m pip freeze --exclude-editable > dist/constraints.txt
 	$(BIN)/shiv --reproducible --compressed --console-script trading-pro --output-file dist/trading-pro.pyz \
 		dist/wheel/trading_pro-*.whl --constraint dist/constraints.txt --quiet
+	$(BIN)/python -m tools.pyz dist/trading-pro.pyz
 	ls -l dist/trading-pro.pyz
 
 ## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).

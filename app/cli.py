@@ -81,6 +81,10 @@ def _epilog() -> str:
         "HOST's default, 0.0.0.0, lets a platform that sets PORT (Heroku and the like) route to the server.",
         "With --workers above 1 and PROMETHEUS_MULTIPROC_DIR unset, the workers share a temporary directory",
         "made for the run and removed at exit.",
+        "",
+        "The one-file build unpacks its dependencies on its first run into SHIV_ROOT (default: ~/.shiv; when",
+        "that cannot be written, a private directory under the temporary directory), one directory of about 100",
+        "MB per build, never removed by the file itself.",
     ]
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ packages, an environment of PATH alone) serves everything from it in an empty di
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,38 @@ async def test_a_bare_python_serves_everything_from_the_one_file(pyz: Path, tmp_
         assert list(empty.iterdir()) == []
     finally:
         server.stop()
+
+
+def test_a_user_whose_home_cannot_be_written_runs_it_from_a_private_temporary_root(pyz: Path, tmp_path: Path) -> None:
+    """A service user (HOME unset, or a home it may not write): shiv's ~/.shiv cannot be made. /proc stands for
+    such a home, as nobody may create a directory there, root included."""
+    python = bare_python()
+    env = bare_env(python) | {"HOME": "/proc", "TMPDIR": str(tmp_path)}
+    helped = subprocess.run([python, pyz, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stderr == ""
+    assert "SHIV_ROOT (default: ~/.shiv;" in helped.stdout
+    (extracted,) = (tmp_path / f"trading-pro-shiv-{os.getuid()}").glob("trading-pro.pyz_*/site-packages")
+    assert (extracted / "app" / "__main__.py").is_file()
+
+
+def other_python() -> Path | None:
+    """An interpreter of another version than 3.11 (pyenv's, where there are some), or None."""
+    for candidate in sorted(Path("~/.pyenv/versions").expanduser().glob("3.1*/bin/python3")):
+        version = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True)
+        if version.returncode == 0 and version.stdout.strip() != b"(3, 11)":
+            return candidate
+    return None
+
+
+def test_another_python_is_told_the_file_needs_python_3_11(pyz: Path, tmp_path: Path) -> None:
+    python = other_python()
+    if python is None:
+        pytest.skip("no Python other than 3.11 on this machine")
+    ran = subprocess.run(
+        [python, pyz, "--help"], cwd=tmp_path, env={"SHIV_ROOT": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert ran.returncode == 1
+    assert ran.stderr.strip().startswith("trading-pro.pyz needs Python 3.11 (this is Python 3.")
+    # Refused before anything was unpacked.
+    assert list(tmp_path.iterdir()) == []
