@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -132,10 +133,18 @@ def _log_format(raw: str) -> str:
     return spelled
 
 
-def _directory(raw: str) -> str:
+def _writable_directory(raw: str) -> str:
     spelled = raw.strip()
-    if spelled and not Path(spelled).is_dir():
+    if not spelled:
+        return spelled
+    if not Path(spelled).is_dir():
         raise ValueError("must be an existing directory (or empty)")
+    # Tried, not judged from permissions: root passes every permission check, and /proc refuses root too.
+    try:
+        with tempfile.NamedTemporaryFile(dir=spelled, prefix=".trading-pro-probe-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"must be a directory this process can write ({error.strerror})") from None
     return spelled
 
 
@@ -211,7 +220,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "log_format": _log_format,
     "access_log": _bool,
     "metrics_enabled": _bool,
-    "prometheus_multiproc_dir": _directory,
+    "prometheus_multiproc_dir": _writable_directory,
 }
 
 

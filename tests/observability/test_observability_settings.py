@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import SettingsError, load_settings
+from tests.live_server import STARTUP_TIMEOUT, LiveServer, free_port
 
 
 def test_defaults_log_text_with_requests_and_serve_metrics_from_this_process() -> None:
@@ -38,6 +39,8 @@ def test_values_are_read_from_the_environment(tmp_path: Path) -> None:
         ("ACCESS_LOG", "sometimes", "must be true or false"),
         ("METRICS_ENABLED", "2", "must be true or false"),
         ("PROMETHEUS_MULTIPROC_DIR", "/no/such/directory", "must be an existing directory"),
+        # A directory nobody may create files in (prometheus-client would fail at its first metric).
+        ("PROMETHEUS_MULTIPROC_DIR", "/proc", "must be a directory this process can write"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(name: str, value: str, says: str) -> None:
@@ -60,3 +63,14 @@ def test_with_json_logs_an_uncaught_error_is_a_json_record(where: str) -> None:
     assert records[0]["level"] == "CRITICAL"
     assert "boom at start-up" in records[0]["message"]
     assert "RuntimeError: boom at start-up" in records[0]["exc_info"]
+
+
+def test_a_server_given_a_metrics_directory_it_cannot_write_stops_with_one_line() -> None:
+    server = LiveServer({"PROMETHEUS_MULTIPROC_DIR": "/proc"}, free_port())
+    try:
+        assert server.process.wait(STARTUP_TIMEOUT) == 1
+        said = server.log_path.read_text().splitlines()
+    finally:
+        server.stop()
+    assert len(said) == 1, said
+    assert "PROMETHEUS_MULTIPROC_DIR='/proc' is invalid: must be a directory this process can write" in said[0]
