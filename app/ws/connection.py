@@ -19,9 +19,9 @@ class Connection:
     """A subscribed WebSocket client, written to without awaiting so one client never delays another."""
 
     __slots__ = (
+        "_close_reason",
         "behind_since",
         "close_code",
-        "close_reason",
         "dropped",
         "evicted",
         "id",
@@ -50,13 +50,24 @@ class Connection:
         # Monotonic time since which the client's send buffer has been over the limit, if it is.
         self.behind_since: float | None = None
         self.evicted = False
-        # Why the server ends it, once it decides to (None: the client ended it); for metrics and the log.
-        self.close_reason: CloseReason | None = None
+        self._close_reason: CloseReason | None = None
         # The code the server closed it with, if it did (aiohttp's close_code then holds the client's echo).
         self.close_code: int | None = None
         # Text messages read from the client, and bar updates written to it (for the connection log).
         self.received = 0
         self.sent = 0
+
+    @property
+    def close_reason(self) -> CloseReason | None:
+        """Why the server ends it, once it decided to (None: the client ended it); for metrics and the log."""
+        return self._close_reason
+
+    @close_reason.setter
+    def close_reason(self, reason: CloseReason) -> None:
+        # The first reason stays: what happens while a close waits for the peer (the keepalive sweep cutting off
+        # a client that stopped reading, the server stopping) must not rename it.
+        if self._close_reason is None:
+            self._close_reason = reason
 
     def deliver(self, frame: bytes, buffer_limit: int, now: float) -> bool:
         """Write a pre-built frame unless the client is too far behind; False when dropped."""

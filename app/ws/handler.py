@@ -52,8 +52,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         close = await _serve(request, connection)
         if close is not None and not ws.closed:
-            connection.close_code = close.code
-            await ws.close(code=close.code, message=close.reason.encode())
+            # The hub's close, bounded by its timeout (aiohttp alone would wait 10 s for a peer that never answers).
+            await hub.close([connection], close)
     finally:
         hub.remove(connection)
         _log_close(connection, loop.time())

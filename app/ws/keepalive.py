@@ -41,6 +41,9 @@ class Keepalive:
         """Send the pings that are due; abort peers whose pong is overdue; start evicting laggards."""
         patience = self.interval / 2
         for connection in list(self._hub.connections):
+            if connection.close_reason is not None:
+                # The server is closing it already, within the hub's close timeout: no ping after the close frame.
+                continue
             if connection.ping_sent_at is not None:
                 if now - connection.ping_sent_at > patience:
                     log.info("ws#%d did not answer a ping; dropping it", connection.id)

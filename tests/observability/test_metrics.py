@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
 from aiohttp import WSMsgType
 
 from app.paths import DATAFEED_PREFIX, WS_PATH
+from app.ws.hub import CLOSE_TIMEOUT
 from tests.conftest import Client, Connect, closed_with, reply, send, stalled_subscriber, updates
 from tests.observability import Scrape, moving_feed, scrape, scrape_until
 
@@ -190,3 +193,20 @@ async def test_a_method_a_route_does_not_take_is_counted_under_that_route(client
     requests = "tradingpro_http_requests_total"
     assert scraped.value(requests, method="DELETE", route=f"{DATAFEED_PREFIX}/config", status="405") == 1
     assert scraped.value(requests, method="DELETE", route="unmatched", status="405") == 0
+
+
+@pytest.mark.parametrize("ping_interval", [1.0, 300.0])
+async def test_a_server_close_keeps_its_reason_and_ends_within_the_close_timeout(
+    make_client: Connect, ping_interval: float
+) -> None:
+    # The client never reads, so it never answers the close (nor, with pings on, a ping that follows it).
+    client = await make_client(ws_max_connection_lifespan=0.3, ws_ping_interval=ping_interval)
+    async with client.ws_connect(WS_PATH, autoclose=False):
+        started = time.monotonic()
+        # Bound: the hub's close timeout, with room for a loaded machine, well short of aiohttp's own 10 s.
+        deadline = started + 0.3 + CLOSE_TIMEOUT + 4.0
+        while (scraped := await scrape(client)).value("tradingpro_ws_connections_closed_total", reason="lifespan") < 1:
+            assert time.monotonic() < deadline, f"not closed after {time.monotonic() - started:.1f} s:\n{scraped.text}"
+            await asyncio.sleep(0.05)
+    assert scraped.value("tradingpro_ws_connections_closed_total", reason="ping_timeout") == 0
+    assert scraped.value("tradingpro_ws_connections") == 0
