@@ -149,3 +149,38 @@ async def test_a_second_group_on_the_same_port_is_refused_as_a_single_process_wo
         assert len(children(server.pid)) == 2
     finally:
         server.stop()
+
+
+def wait_gone(pids: set[int], timeout: float = 30) -> set[int]:
+    """Poll until none of `pids` runs (they are not our children: nothing to await); those still running."""
+    deadline = time.monotonic() + timeout
+    while (running := {pid for pid in pids if is_running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return running
+
+
+async def test_workers_die_with_a_parent_killed_by_sigkill() -> None:
+    server = await start_two_workers()
+    workers = children(server.pid)
+    try:
+        server.process.kill()
+        server.process.wait(10)
+        # Each got SIGTERM from the kernel as its parent died, and stopped as after a normal SIGTERM.
+        assert await asyncio.to_thread(wait_gone, workers) == set()
+        # Nobody serves the port any more.
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with aiohttp.ClientSession() as session, session.get(server.url("/api/v1/health")) as answer:
+                await answer.read()
+    finally:
+        for pid in workers:
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+        server.stop()
+
+
+def test_workers_are_bounded() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "app", "--workers", "65"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 2
+    assert ran.stderr.strip().splitlines()[-1].endswith("argument --workers: must be 1 to 64")
