@@ -22,14 +22,16 @@ from app.resources import BUNDLE, DATA_FOLDERS, VENDOR  # noqa: E402
 
 
 class BuildWithBundle(build_py):
-    """build_py, then the bundle into the built package."""
+    """build_py from a clean slate, then the bundle into the built package."""
 
     def run(self) -> None:
+        if not self.editable_mode:
+            # setuptools reuses build/ from the last build: a module deleted since would still be shipped.
+            shutil.rmtree(Path(self.build_lib) / "app", ignore_errors=True)
         super().run()
         if self.editable_mode:
             return
         bundle = Path(self.build_lib) / "app" / BUNDLE
-        shutil.rmtree(bundle, ignore_errors=True)
         for name in DATA_FOLDERS:
             shutil.copytree(ROOT / name, bundle / name, ignore=shutil.ignore_patterns("__pycache__"))
         for library, paths in VENDOR.items():

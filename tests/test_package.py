@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import aiohttp
@@ -52,8 +53,12 @@ def source_tree(into: Path, *, with_libraries: bool) -> Path:
 
 def build_wheel(workdir: Path, *, with_libraries: bool = True) -> Path:
     """The wheel of the checkout (with or without the browser libraries), built offline."""
-    source = source_tree(workdir / "source", with_libraries=with_libraries)
-    wheels = workdir / "wheels"
+    return wheel_of(source_tree(workdir / "source", with_libraries=with_libraries), workdir / "wheels")
+
+
+def wheel_of(source: Path, wheels: Path) -> Path:
+    """The wheel of the source tree `source`, built offline into the empty directory `wheels` (pip builds in
+    the tree: its build/ stays there for the next build)."""
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", wheels, source],
         check=True,
@@ -185,3 +190,15 @@ def test_help_names_every_setting_with_its_default_and_meaning() -> None:
         assert doc.description, f"{doc.name} has no comment in config/defaults.toml to explain it"
         assert doc.description.split()[0] in helped
     assert "  BAR_BROADCASTER_INTERVAL  (default: '1.0')" in helped
+
+
+def test_a_module_deleted_since_the_last_build_is_not_in_the_next_wheel(tmp_path: Path) -> None:
+    source = source_tree(tmp_path / "source", with_libraries=False)
+    (source / "app" / "obsolete.py").write_text('"""Deleted before the second build."""\n')
+    with zipfile.ZipFile(wheel_of(source, tmp_path / "first")) as first:
+        assert "app/obsolete.py" in first.namelist()
+    (source / "app" / "obsolete.py").unlink()
+    with zipfile.ZipFile(wheel_of(source, tmp_path / "second")) as second:
+        names = second.namelist()
+    assert "app/obsolete.py" not in names
+    assert "app/__main__.py" in names
