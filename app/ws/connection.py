@@ -69,11 +69,12 @@ class Connection:
         if self._close_reason is None:
             self._close_reason = reason
 
-    def deliver(self, frame: bytes, buffer_limit: int, now: float) -> bool:
-        """Write a pre-built frame unless the client is too far behind; False when dropped."""
+    def deliver(self, frame: bytes, buffer_limit: int, now: float) -> bool | None:
+        """Write a pre-built frame unless the client is too far behind: True when written, False when dropped
+        (counted in `dropped`), None when the connection is closing (neither: it is going away)."""
         transport = self.transport
         if transport.is_closing():
-            return False
+            return None
         if transport.get_write_buffer_size() > buffer_limit:
             # A bar update supersedes the last one, so a slow client loses only stale states.
             self.dropped += 1

@@ -56,12 +56,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             await hub.close([connection], close)
     finally:
         hub.remove(connection)
-        _log_close(connection, loop.time())
+        _log_close(connection, request.remote, loop.time())
     return ws
 
 
-def _log_close(connection: Connection, now: float) -> None:
-    """The connection's one closing line: code, reason, seconds open, messages in, updates out and dropped."""
+def _log_close(connection: Connection, client: str | None, now: float) -> None:
+    """The connection's one closing line: code, reason, seconds open, messages in, updates out and dropped; the
+    client's address among its fields, as at the open."""
     reason = connection.close_reason or CloseReason.CLIENT
     code = connection.close_code if connection.close_code is not None else connection.ws.close_code
     duration = now - connection.opened_at
@@ -76,6 +77,7 @@ def _log_close(connection: Connection, now: float) -> None:
         connection.dropped,
         extra={
             "ws": connection.id,
+            "client": client,
             "code": code,
             "reason": str(reason),
             "duration_s": round(duration, 3),

@@ -24,6 +24,7 @@ class Hub:
         self._subscribers: dict[Topic, dict[Connection, None]] = {}
         self._send_buffer_limit = send_buffer_limit
         self.delivered = 0
+        # The sum of the connections' own `dropped`: a write skipped because a connection is closing is neither.
         self.dropped = 0
         # Connections ended (or refused at the handshake) since start, by reason.
         self.closed: Counter[CloseReason] = Counter()
@@ -84,20 +85,23 @@ class Hub:
             if first:
                 await asyncio.sleep(0)
             chunk = subscribers[first : first + PUBLISH_CHUNK]
-            delivered = 0
+            delivered = dropped = 0
             for connection in chunk:
-                if connection.deliver(frame, limit, now):
+                written = connection.deliver(frame, limit, now)
+                if written:
                     delivered += 1
-                else:
+                elif written is False:
+                    dropped += 1
                     self._behind.add(connection)
             self.delivered += delivered
-            self.dropped += len(chunk) - delivered
+            self.dropped += dropped
 
     def deliver(self, connection: Connection, frame: bytes, now: float) -> None:
         """Write `frame` to one connection, under the same buffer rule as a broadcast (and counted as one)."""
-        if connection.deliver(frame, self._send_buffer_limit, now):
+        written = connection.deliver(frame, self._send_buffer_limit, now)
+        if written:
             self.delivered += 1
-        else:
+        elif written is False:
             self.dropped += 1
             self._behind.add(connection)
 

@@ -147,6 +147,7 @@ async def test_json_lines_carry_every_field() -> None:
     assert [(r["ws"], r["code"], r["reason"]) for r in closes] == [(1, 1003, "bad_frame"), (2, 1009, "bad_frame")]
     closed = closes[0]
     assert closed["ws"] == opened["ws"]
+    assert [r["client"] for r in closes] == ["127.0.0.1", "127.0.0.1"]
     assert (closed["code"], closed["messages_in"], closed["updates_dropped"]) == (1003, 2, 0)
     assert closed["updates_out"] >= UPDATES
     assert closed["duration_s"] > 0
