@@ -30,22 +30,18 @@ class SettingDoc:
 
 
 def _comments(text: str) -> dict[str, str]:
-    """NAME -> the comment block above it; keys that follow one another without a blank line share one block."""
+    """NAME -> the comment block right above it; a key with none directly above it gets nothing (never its
+    neighbour's: each setting has its own description)."""
     described: dict[str, str] = {}
     block: list[str] = []
-    previous = ""
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped:
-            block, previous = [], ""
-        elif stripped.startswith("#"):
-            if previous:
-                block, previous = [], ""
+        if stripped.startswith("#"):
             block.append(stripped.lstrip("#").strip())
-        elif match := _KEY.match(stripped):
-            previous = " ".join(block) if block else previous
-            described[match.group(1)] = previous
-            block = []
+            continue
+        if match := _KEY.match(stripped):
+            described[match.group(1)] = " ".join(block)
+        block = []
     return described
 
 

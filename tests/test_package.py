@@ -190,6 +190,13 @@ def test_help_names_every_setting_with_its_default_and_meaning() -> None:
         assert doc.description, f"{doc.name} has no comment in config/defaults.toml to explain it"
         assert doc.description.split()[0] in helped
     assert "  BAR_BROADCASTER_INTERVAL  (default: '1.0')" in helped
+    # Each its own description, not one shared with its neighbour.
+    described = {doc.name: doc.description for doc in docs}
+    assert len(set(described.values())) == len(described)
+    assert described["PORT"].startswith("TCP port the server listens on")
+    assert described["WS_SLOW_CLIENT_TIMEOUT"].startswith("Seconds a WebSocket client may stay that far behind")
+    assert described["BAR_BROADCASTER_ENABLED"].startswith("Whether the broadcaster pushes")
+    assert described["BAR_BROADCASTER_INTERVAL"].startswith("Seconds between ticks")
 
 
 def test_a_module_deleted_since_the_last_build_is_not_in_the_next_wheel(tmp_path: Path) -> None:
