@@ -172,6 +172,11 @@ async def test_a_wheel_built_without_the_browser_libraries_serves_the_apis_and_n
     server = await asyncio.to_thread(serve_installed, bin_dir, tmp_path / "empty")
     try:
         await check_serves_everything(server, with_libraries=False)
+        # What the pages tell a reader when a library is missing applies to an installed package too.
+        async with aiohttp.ClientSession() as session:
+            for script in ("/static/js/app.js", "/static/docs/missing.js"):
+                async with session.get(server.url(script)) as answer:
+                    assert "An installed package has it only if it was built after " in await answer.text()
     finally:
         server.stop(keep_log=True)
     said = server.final_log

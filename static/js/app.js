@@ -50,8 +50,9 @@ const view = await import("./chart-view.js").then(
   ({ ChartView }) => new ChartView(chartElement, $("legend"), datafeed),
   (error) => {
     showError(
-      `The chart library did not load (${error.message}). It is served from node_modules: ` +
-        "run `npm ci` (`make run` does) and reload.",
+      `The chart library did not load (${error.message}). In a checkout it comes from node_modules: ` +
+        "run `npm ci` (`make run` does) and reload. An installed package has it only if it was built after " +
+        "`npm ci` (`make dist` does): install such a build.",
     );
     setStatus("unavailable", "chart unavailable");
     return null;
