@@ -142,6 +142,9 @@ def measure(setup: Setup, args: argparse.Namespace) -> Message:
     env = SERVER_ENV | {"BAR_BROADCASTER_INTERVAL": str(args.interval)}
     server = start(env, port=port, args=flags, cpu=SERVER_CPU, fd_limit=raise_fd_limit())
     try:
+        if setup.workers > 1:
+            # The health check answers once the first worker listens; the others are forked after it.
+            server.wait_for_log(f"{setup.workers} workers listening")
         pids = server_processes(server, setup.workers)
         for pid, cpu in zip(pids, setup.worker_cpus, strict=True):
             # Forked workers inherit the parent's core; the second one moves to its own.
