@@ -316,29 +316,37 @@ class Drain:
     def __init__(self, runner: web.AppRunner, deadline: float) -> None:
         self._runner = runner
         self._deadline = deadline
-        # Transports upgraded to a WebSocket (weakly held: a closed one goes with its transport).
-        self.websockets: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
+        # Each connection's latest request (weakly held: a closed connection goes with its transport).
+        self._requests: weakref.WeakKeyDictionary[asyncio.BaseTransport, web.Request] = weakref.WeakKeyDictionary()
 
     def _connections(self) -> list[RequestHandler]:
         server = self._runner.server
         return server.connections if server is not None else []
 
-    async def note_websocket(self, request: web.Request, response: web.StreamResponse) -> None:
-        """on_response_prepare: remember the connections that are WebSockets, to tell them from requests."""
-        if isinstance(response, web.WebSocketResponse) and request.transport is not None:
-            self.websockets.add(request.transport)
+    @web.middleware
+    async def track(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Middleware: remember each connection's request, to say what it is and to stop its task."""
+        if request.transport is not None:
+            self._requests[request.transport] = request
+        return await handler(request)
+
+    def _request(self, connection: RequestHandler) -> web.Request | None:
+        return self._requests.get(connection.transport) if connection.transport is not None else None
 
     def waiting_for(self) -> str:
         """What the shutdown still waits for, e.g. "1 request in flight and 2 WebSockets"; "" for nothing."""
         connections = self._connections()
-        sockets = sum(1 for handler in connections if handler.transport in self.websockets)
+        sockets = 0
+        for connection in connections:
+            request = self._request(connection)
+            sockets += request is not None and request.headers.get("Upgrade", "").lower() == "websocket"
         requests = len(connections) - sockets
         parts = [f"{requests} request{'s' * (requests != 1)} in flight"] if requests else []
         parts += [f"{sockets} WebSocket{'s' * (sockets != 1)}"] if sockets else []
         return " and ".join(parts)
 
     async def watch(self) -> None:
-        """Runs beside aiohttp's shutdown: reports what it waits for, closes what is left at the deadline."""
+        """Runs beside aiohttp's shutdown: reports what it waits for, ends what is left at the deadline."""
         loop = asyncio.get_running_loop()
         ends = loop.time() + self._deadline
         while (left := ends - loop.time()) > 0:
@@ -349,10 +357,16 @@ class Drain:
             if ends - loop.time() > 0:
                 log.warning("shutdown waits for %s; closing them in %.0f s", waiting, ends - loop.time())
         log.warning("shutdown gave up after %g s: closing %s", self._deadline, self.waiting_for())
-        for handler in self._connections():
-            handler.force_close()
-            if handler.transport is not None:
-                handler.transport.abort()
+        connections = self._connections()
+        # The tasks first: one blocked in sendfile ignores its socket's closing, and only a cancel frees it.
+        for connection in connections:
+            if (request := self._request(connection)) is not None and not request.task.done():
+                request.task.cancel()
+        await asyncio.sleep(0)
+        for connection in connections:
+            # Aborted, not closed: a close would wait for the stalled client to take the rest of the answer.
+            if connection.transport is not None:
+                connection.transport.abort()
 
     def exit_now(self, signum: int) -> None:
         """A second stop signal: leave at once, dying of that signal as the operator asked."""
@@ -376,10 +390,12 @@ async def serve(app: web.Application, options: ServeOptions, listening: Callable
         app,
         access_log=None,
         keepalive_timeout=options.keepalive_timeout,
-        shutdown_timeout=options.shutdown_timeout,
+        # Longer than the drain's deadline: the drain ends what is left first; aiohttp cancelling the same
+        # handlers at that moment makes asyncio log an error for a sendfile cancelled and aborted at once.
+        shutdown_timeout=options.shutdown_timeout + Drain.REPORT_EVERY,
     )
     drain = Drain(runner, options.shutdown_timeout)
-    app.on_response_prepare.append(drain.note_websocket)
+    app.middlewares.append(drain.track)
     await runner.setup()
     try:
         limits = connection_limits(options.max_connections, options.max_connections_per_client)
