@@ -115,7 +115,11 @@ class _Group:
         # Held back while forking, so that a stop cannot miss a worker forked after it; delivered just after.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read_fd)
+                raise
             if pid == 0:
                 os.close(read_fd)
                 _run_child(self.worker, os.getppid(), write_fd)
