@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -79,6 +80,13 @@ class _Block:
         self.filled = filled
 
 
+class _Forming(NamedTuple):
+    """A forming bar of one second, and the same as columns (what a history answer ends with)."""
+
+    bar: Bar
+    columns: BarColumns
+
+
 class SimulatedFeed:
     """Deterministic simulated market data; implements `MarketFeed`."""
 
@@ -103,7 +111,7 @@ class SimulatedFeed:
         self._blocks_lock = threading.Lock()
         # Forming bars of one second, (second, bars): a burst of requests computes each one once. Replaced as a
         # whole when the second changes, so a thread never sees another second's entries.
-        self._forming_cache: tuple[int, dict[tuple[str, Resolution], Bar | None]] = (-1, {})
+        self._forming_cache: tuple[int, dict[tuple[str, Resolution], _Forming | None]] = (-1, {})
         # The walks of trading days are sequential (about 10 us a day, some 4,500 days an instrument) and shared by
         # the process's feeds: the generator thread takes them up to today at once, and `prepare` waits for it.
         self._walked = GENERATOR.submit(self._walk_to_today)
@@ -199,7 +207,8 @@ class SimulatedFeed:
         path = self._path(symbol)
         grid = grid_for(path.instrument.hours, resolution)
         now = self.now()
-        return self._forming(path, grid, grid.index(now), now)
+        forming = self._forming(path, grid, grid.index(now), now)
+        return None if forming is None else forming.bar
 
     def quote(self, symbol: str) -> Quote:
         path = self._path(symbol)
@@ -249,7 +258,7 @@ class SimulatedFeed:
         if lo <= current < hi:
             forming = self._forming(path, grid, current, now)
             if forming is not None:
-                runs.append(BarColumns.of_bar(forming))
+                runs.append(forming.columns)
         return runs
 
     def _before(
@@ -317,7 +326,7 @@ class SimulatedFeed:
                     self._blocks.popitem(last=False)
         return _periods(grown, lo, hi)
 
-    def _forming(self, path: PricePath, grid: Grid, index: int, now: float) -> Bar | None:
+    def _forming(self, path: PricePath, grid: Grid, index: int, now: float) -> _Forming | None:
         # A forming bar includes every second that has begun, so it changes only when the second does.
         second = int(now // 1)
         cached_second, cache = self._forming_cache
@@ -327,7 +336,8 @@ class SimulatedFeed:
         key = (path.instrument.symbol, grid.resolution)
         if key not in cache:
             tick_bar = _bar_at(path, grid, index, now)
-            cache[key] = None if tick_bar is None else _to_bar(path.instrument, grid.stamp(index), tick_bar)
+            bar = None if tick_bar is None else _to_bar(path.instrument, grid.stamp(index), tick_bar)
+            cache[key] = None if bar is None else _Forming(bar, BarColumns.of_bar(bar))
         return cache[key]
 
 
