@@ -52,7 +52,7 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
     )
     app[SETTINGS] = settings
     app[FEED] = feed or SimulatedFeed(
-        intraday_days=settings.market_intraday_days, cache_blocks=settings.market_cache_blocks
+        intraday_days=settings.market_intraday_days, cache_bytes=settings.market_cache_mb << 20
     )
     _check_broadcaster_symbols(settings, app[FEED])
     app.on_startup.append(_prepare_feed)

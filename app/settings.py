@@ -47,7 +47,7 @@ class Settings:
     bar_broadcaster_symbols: tuple[str, ...]
     bar_broadcaster_resolutions: tuple[Resolution, ...]
     market_intraday_days: int
-    market_cache_blocks: int
+    market_cache_mb: int
     cors_origins: tuple[str, ...]
     max_connections: int
     max_connections_per_client: int
@@ -210,7 +210,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "bar_broadcaster_symbols": _symbols,
     "bar_broadcaster_resolutions": _resolutions,
     "market_intraday_days": _positive_int,
-    "market_cache_blocks": _positive_int,
+    "market_cache_mb": _positive_int,
     "cors_origins": _origins,
     "max_connections": _limit,
     "max_connections_per_client": _limit,

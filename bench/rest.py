@@ -443,11 +443,11 @@ def rotating_targets(measurements: Sequence[Measurement], urls: rotating.Rotatin
         return [], {}
     hot = max(hot_bars, key=lambda m: m.requests_per_s)
     cache = (
-        f"needs at least {urls.blocks_touched:,} cache blocks, the server keeps {urls.cache_blocks:,}: cycling "
-        "through it stays cold"
+        f"needs at least {urls.touched_mb:,.0f} MB of cache ({urls.blocks_touched:,} blocks), the server keeps "
+        f"{urls.cache_mb:,} MB: cycling through it stays cold"
         if urls.cold
-        else f"needs only {urls.blocks_touched:,} cache blocks of the server's {urls.cache_blocks:,}: cycling "
-        "through it is served from the cache after the first pass"
+        else f"needs at least {urls.touched_mb:,.0f} MB of cache ({urls.blocks_touched:,} blocks) of the server's "
+        f"{urls.cache_mb:,} MB: cycling through it is served from the cache after the first pass"
     )
     lines = [
         f"Rotating set: {len(urls.paths):,} URLs over {urls.pairs} instrument/resolution pairs (seed {urls.seed}); "

@@ -7,9 +7,10 @@ Every URL is fetched once and kept only if it answers 200 with exactly WINDOW_BA
 a draw that finds fewer (history begins inside the window) is drawn again. An instrument and resolution with fewer
 bars than that in all its history is left out, and said so.
 
-The set is meant to defeat the server's cache of closed bars (SimulatedFeed keeps MARKET_CACHE_BLOCKS blocks of
-BLOCK_SLOTS periods, least recently used first out): `blocks_touched` counts the blocks the answers' bars lie in,
-a lower bound of what serving the set needs, to compare with the blocks the server keeps.
+The set is meant to defeat the server's cache of closed bars (SimulatedFeed keeps MARKET_CACHE_MB megabytes of
+blocks of BLOCK_SLOTS periods, least recently used first out): `blocks_touched` counts the blocks the answers' bars
+lie in and `touched_mb` what the answers' bars take cached, a lower bound of what serving the set needs, to
+compare with the megabytes the server keeps.
 """
 
 from __future__ import annotations
@@ -70,12 +71,14 @@ class RotatingSet:
     redrawn: int = 0
     verify_seconds: float = 0.0
     blocks_touched: int = 0
-    cache_blocks: int = 0
+    # The server's bar cache, and what the blocks the answers lie in take at least (at the smallest block seen).
+    cache_mb: int = 0
+    touched_mb: float = 0.0
 
     @property
     def cold(self) -> bool:
-        """Whether the set needs more cache blocks than the server keeps, so cycling through it keeps missing."""
-        return self.blocks_touched > self.cache_blocks
+        """Whether the set needs more of the bar cache than the server keeps, so cycling through it keeps missing."""
+        return self.touched_mb > self.cache_mb
 
     def summary(self) -> dict[str, Any]:
         described = {key: value for key, value in vars(self).items() if key != "paths"}
@@ -174,6 +177,7 @@ def build(port: int, now: int, count: int, seed: int, server_env: Mapping[str, s
             raise SystemExit(f"rotating: no instrument has {WINDOW_BARS} bars at any resolution: {skipped}")
         result = RotatingSet([], seed, len(pairs), skipped)
         blocks: set[tuple[str, str, int]] = set()
+        bars: set[tuple[str, str, int]] = set()
         for _ in range(count):
             symbol, resolution = rng.choice(pairs)
             for _draws in range(MAX_DRAWS):
@@ -194,9 +198,12 @@ def build(port: int, now: int, count: int, seed: int, server_env: Mapping[str, s
                 (symbol, resolution, grid.first_at_or_after(bar["time"] // 1000) // BLOCK_SLOTS)
                 for bar in answer["bars"]
             )
+            bars.update((symbol, resolution, bar["time"]) for bar in answer["bars"])
     finally:
         client.close()
     result.verify_seconds = round(time.perf_counter() - started, 1)
     result.blocks_touched = len(blocks)
-    result.cache_blocks = load_settings(os.environ | dict(server_env)).market_cache_blocks
+    result.cache_mb = load_settings(os.environ | dict(server_env)).market_cache_mb
+    # A cached bar's wire form and columns take about 150 bytes; the blocks hold more bars than the answers.
+    result.touched_mb = round(len(bars) * 150 / 2**20, 1)
     return result

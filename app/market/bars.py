@@ -134,6 +134,11 @@ class BarColumns:
     def __len__(self) -> int:
         return len(self.times)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of its arrays and wire form."""
+        return self.times.nbytes + self.prices.nbytes + self.volumes.nbytes + len(self.json) + self.offsets.nbytes
+
     def __getitem__(self, part: slice) -> BarColumns:
         """Bars [start, stop) (a slice with no step)."""
         start, stop, _ = part.indices(len(self.times))

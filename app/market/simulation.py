@@ -72,12 +72,14 @@ class _Block:
     """The bars of the closed periods of a block that traded, filled up to period `filled` as time passes;
     `periods` holds each bar's period number."""
 
-    __slots__ = ("bars", "filled", "periods")
+    __slots__ = ("bars", "filled", "nbytes", "periods")
 
     def __init__(self, periods: npt.NDArray[np.int64], bars: BarColumns, filled: int) -> None:
         self.periods = periods
         self.bars = bars
         self.filled = filled
+        # What it holds, for the cache's bound (the few objects around it are left out).
+        self.nbytes = periods.nbytes + bars.nbytes
 
 
 class _Forming(NamedTuple):
@@ -98,7 +100,7 @@ class SimulatedFeed:
         *,
         clock: Callable[[], float] = time.time,
         intraday_days: int = 60,
-        cache_blocks: int = 1024,
+        cache_bytes: int = 128 << 20,
     ) -> None:
         self._instruments = tuple(instruments)
         self._by_symbol = {i.symbol: i for i in self._instruments}
@@ -106,7 +108,8 @@ class SimulatedFeed:
         self._clock = clock
         self._intraday_days = intraday_days
         self._blocks: OrderedDict[tuple[str, Resolution, int], _Block] = OrderedDict()
-        self._cache_blocks = cache_blocks
+        self._blocks_bytes = 0
+        self._cache_bytes = cache_bytes
         # Guards the block cache: the generator thread fills it while the loop reads it.
         self._blocks_lock = threading.Lock()
         # Forming bars of one second, (second, bars): a burst of requests computes each one once. Replaced as a
@@ -320,10 +323,11 @@ class SimulatedFeed:
         with self._blocks_lock:
             block = self._blocks.get(key)
             if block is None or block.filled == filled:
+                self._blocks_bytes += grown.nbytes - (block.nbytes if block is not None else 0)
                 self._blocks[key] = grown
                 self._blocks.move_to_end(key)
-                if len(self._blocks) > self._cache_blocks:
-                    self._blocks.popitem(last=False)
+                while self._blocks_bytes > self._cache_bytes and len(self._blocks) > 1:
+                    self._blocks_bytes -= self._blocks.popitem(last=False)[1].nbytes
         return _periods(grown, lo, hi)
 
     def _forming(self, path: PricePath, grid: Grid, index: int, now: float) -> _Forming | None:

@@ -336,3 +336,15 @@ def test_subdivided_bars_aggregate_exactly_to_their_parent(
             assert all(p % minmov == 0 for p in child[:4])
         for before, after in itertools.pairwise(kids):
             assert before.close == after.open
+
+
+def test_the_bar_cache_keeps_within_its_bytes_and_still_serves_the_same_bars() -> None:
+    """Forty days of BTCUSD minutes (about 9 MB cached) through a 1 MB cache: the oldest blocks go, and what is
+    served again is the same."""
+    feed = SimulatedFeed(clock=lambda: FROZEN_NOW, cache_bytes=1 << 20)
+    windows = [("BTCUSD", Resolution.M1, FROZEN_NOW - (n + 1) * DAY, FROZEN_NOW - n * DAY, 0) for n in range(40)]
+    first = [feed.history(*window) for window in windows]
+    held = sum(block.nbytes for block in feed._blocks.values())
+    assert 0 < held <= 1 << 20
+    assert held == feed._blocks_bytes
+    assert [feed.history(*window) for window in windows] == first
