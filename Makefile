@@ -52,7 +52,7 @@ test: lint $(NODE_DEV) chromium
 ## (.venv's, as constraints), config/, templates/, static/ and the browser libraries. `python3.11
 ## dist/trading-pro.pyz` serves everything; it holds compiled modules (numpy, orjson) for this platform.
 ## build/ is emptied first: setuptools would put modules deleted since the last build into the wheel. Its
-## __main__ is ours (tools/pyz_main.py): "needs Python 3.11" on another, a private SHIV_ROOT when ~/.shiv is not
+## __main__ is ours (app/onefile/launcher.py): "needs Python 3.11" on another, a private SHIV_ROOT when ~/.shiv is not
 ## writable.
 dist: $(DEV) $(NODE_RUNTIME)
 	rm -rf build dist/wheel dist/trading-pro.pyz
@@ -60,7 +60,7 @@ dist: $(DEV) $(NODE_RUNTIME)
 	$(BIN)/python -m pip freeze --exclude-editable > dist/constraints.txt
 	$(BIN)/shiv --reproducible --compressed --console-script trading-pro --output-file dist/trading-pro.pyz \
 		dist/wheel/trading_pro-*.whl --constraint dist/constraints.txt --quiet
-	$(BIN)/python -m tools.pyz dist/trading-pro.pyz
+	$(BIN)/python -m app.onefile.build dist/trading-pro.pyz
 	ls -l dist/trading-pro.pyz
 
 ## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).

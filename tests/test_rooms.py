@@ -43,6 +43,7 @@ RULES = (
     ),
     Rule("app.server", (), "server.py imports nothing of app: it is given its limits as numbers"),
     Rule("app.workers", (), "workers.py imports nothing of app: it is given the worker to run"),
+    Rule("app.onefile", (), "onefile/ imports nothing of app: its launcher runs before the app is unpacked"),
     Rule("neutral ground", ("app.market", *NEUTRAL), "neutral ground loads no room but market/", type_only_exempt=True),
 )
 

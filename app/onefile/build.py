@@ -1,4 +1,4 @@
-"""`python -m tools.pyz FILE`: give a zipapp that shiv built our own `__main__` (tools/pyz_main.py), which checks
+"""`python -m app.onefile.build FILE`: give a zipapp that shiv built our own `__main__` (launcher.py), which checks
 the Python version and finds a writable SHIV_ROOT before shiv's bootstrap unpacks anything (shiv has no hook
 that runs that early). Every other entry is copied as it is, timestamps included (the build stays reproducible).
 """
@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-LAUNCHER = Path(__file__).with_name("pyz_main.py")
+LAUNCHER = Path(__file__).with_name("launcher.py")
 
 
 def replace_main(pyz: Path, launcher: Path = LAUNCHER) -> None:
