@@ -42,7 +42,7 @@ DEEPER_DAYS = {
 # interval (5 ms) to get it back from the busy thread. Splitting a day's tree (about a millisecond a level) always
 # goes to the thread. While the thread is busy, requests queue behind it instead, so that many cold requests
 # arriving together do not each take their share of the loop in turn.
-INLINE_BARS = 4096
+INLINE_PERIODS = 4096
 # What making a closed bar costs, in periods of the allowance: a week or month merges its days.
 _DAYS_PER_PERIOD = {Resolution.WEEK: 7, Resolution.MONTH: 31}
 # Memory for the tree nodes of each instrument's trading days (a day's minutes take about 70 KB).
@@ -60,12 +60,12 @@ class _NotCachedError(Exception):
 
 
 class _Allowance:
-    """How many more bars a request may generate where it runs."""
+    """How many more periods a request may make bars of where it runs."""
 
-    __slots__ = ("bars",)
+    __slots__ = ("periods",)
 
-    def __init__(self, bars: int) -> None:
-        self.bars = bars
+    def __init__(self, periods: int) -> None:
+        self.periods = periods
 
 
 class _Block:
@@ -164,11 +164,11 @@ class SimulatedFeed:
         count_back: int,
         requester: Hashable = None,
     ) -> History:
-        """`history` without blocking the event loop: served at once from cached bars (and up to INLINE_BARS
-        new ones while the generator thread is idle), else generated in that thread while the loop goes on,
-        `requester` taking turns there with the others."""
+        """`history` without blocking the event loop: served at once from cached bars (and bars of up to
+        INLINE_PERIODS more periods while the generator thread is idle), else generated in that thread while the
+        loop goes on, `requester` taking turns there with the others."""
         try:
-            allowance = _Allowance(0 if TURNS.pending() else INLINE_BARS)
+            allowance = _Allowance(0 if TURNS.pending() else INLINE_PERIODS)
             return self._history(symbol, resolution, start, end, count_back, allowance)
         except _NotCachedError:
             return await TURNS.run(requester, partial(self.history, symbol, resolution, start, end, count_back))
@@ -312,11 +312,11 @@ class SimulatedFeed:
             known = block
             filled = block.filled if block is not None else block_no * BLOCK_SLOTS
         cost = (end - filled) * _DAYS_PER_PERIOD.get(grid.resolution, 1)
-        if inline is not None and (cost > inline.bars or not _nodes_ready(path, grid, filled, end)):
+        if inline is not None and (cost > inline.periods or not _nodes_ready(path, grid, filled, end)):
             raise _NotCachedError
         periods, made = _closed_bars(path, grid, filled, end)
         if inline is not None:
-            inline.bars -= cost
+            inline.periods -= cost
         if known is not None:
             periods, made = np.concatenate((known.periods, periods)), BarColumns.concat(known.bars, made)
         grown = _Block(periods, made, end)
