@@ -9,9 +9,9 @@ from argparse import Namespace
 from collections.abc import Callable
 
 from app.cli import parse_args
-from app.observability.logs import setup_logging
+from app.observability.logs import refuse_start, setup_logging
 from app.server import ListenAddress, ListenError, ServeOptions, install_repeat_filter, probe_listen, serve
-from app.settings import Settings, SettingsError, load_settings
+from app.settings import LOG_FORMATS, Settings, SettingsError, load_settings
 from app.workers import run_workers, shared_metrics_dir
 
 # The platform's grace period between SIGTERM and SIGKILL is 30 s (Heroku's, Kubernetes' default): sockets are
@@ -39,11 +39,11 @@ def serve_one(settings: Settings, *, reuse_port: bool = False, listening: Callab
     try:
         app = create_app(settings)
     except SettingsError as error:
-        sys.exit(f"Configuration error: {error}")
+        refuse_start(f"Configuration error: {error}", settings.log_format)
     try:
         asyncio.run(serve(app, options, listening))
     except ListenError as error:
-        sys.exit(f"Cannot listen: {error}")
+        refuse_start(f"Cannot listen: {error}", settings.log_format)
 
 
 def check_listen(args: Namespace, settings: Settings) -> None:
@@ -57,7 +57,7 @@ def check_listen(args: Namespace, settings: Settings) -> None:
     try:
         probe_listen(address)
     except ListenError as error:
-        sys.exit(f"Cannot listen: {error}")
+        refuse_start(f"Cannot listen: {error}", settings.log_format)
 
 
 def configure(args: Namespace) -> Settings:
@@ -66,7 +66,9 @@ def configure(args: Namespace) -> Settings:
     try:
         settings = load_settings(os.environ | overrides)
     except SettingsError as error:
-        sys.exit(f"Configuration error: {error}")
+        # LOG_FORMAT as given, if that much is right: the settings it belongs to are not.
+        log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
+        refuse_start(f"Configuration error: {error}", log_format if log_format in LOG_FORMATS else "text")
     setup_logging(settings.log_level, settings.log_format)
     install_repeat_filter(settings.log_repeat_interval)
     return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -189,3 +190,21 @@ def test_broadcaster_symbols_the_feed_does_not_carry_stop_start_up_with_one_line
         "Configuration error: BAR_BROADCASTER_SYMBOLS='BTCUSD,NOPE,AAPL,ZZZ' is invalid: "
         "NOPE, ZZZ are not instruments of the feed"
     ]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        ([], {"PORT": "abc"}, "Configuration error: PORT='abc' is invalid: expected a whole number"),
+        ([], {"BAR_BROADCASTER_SYMBOLS": "NOPE"}, "Configuration error: BAR_BROADCASTER_SYMBOLS='NOPE' is invalid"),
+        (["--host", "nowhere.invalid"], {}, "Cannot listen: --host 'nowhere.invalid' does not resolve"),
+    ],
+)
+def test_with_json_logs_a_refused_start_up_is_one_json_record(
+    workers: str, args: list[str], env: dict[str, str], said: str
+) -> None:
+    [line] = start_up_error([*args, "--workers", workers], {"LOG_FORMAT": "json"} | env)
+    record = json.loads(line)
+    assert record["level"] == "CRITICAL"
+    assert record["message"].startswith(said)

@@ -6,6 +6,7 @@ import logging
 import sys
 import threading
 from types import TracebackType
+from typing import NoReturn
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -57,3 +58,17 @@ def setup_logging(level: str, log_format: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
+
+
+def refuse_start(message: str, log_format: str) -> NoReturn:
+    """Stop start-up with exit status 1 and one line saying why: the plain `message` on standard error, or with
+    LOG_FORMAT=json (`log_format`, "text" or "json") a CRITICAL record, so that every line stays JSON."""
+    if log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(formatter(log_format))
+        refusal = logging.getLogger("app.start")
+        refusal.handlers, refusal.propagate = [handler], False
+        refusal.critical(message)
+    else:
+        print(message, file=sys.stderr)
+    sys.exit(1)
