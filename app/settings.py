@@ -7,6 +7,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,9 @@ ANY_ORIGIN = "*"
 # Browsers leave these ports out of an Origin, so a configured origin drops them too.
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_NAME = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
+_STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+# A bearer token short enough to guess is no protection.
+_MIN_TOKEN_LENGTH = 16
 
 
 class SettingsError(ValueError):
@@ -60,6 +64,13 @@ class Settings:
     # prometheus-client's own variable (it reads it at import): a directory shared by worker processes, whose
     # figures one scrape of any of them then sums. Empty: this process alone.
     prometheus_multiproc_dir: str
+    store_url: str
+    # Empty: ingest is off.
+    ingest_token: str
+    # UTC seconds at which the replay clock starts; None: no replay, the wall clock.
+    replay_start: float | None
+    replay_speed: float
+    replay_symbols: tuple[str, ...]
 
 
 def _text(raw: str) -> str:
@@ -148,6 +159,33 @@ def _writable_directory(raw: str) -> str:
     return spelled
 
 
+def _store_url(raw: str) -> str:
+    url = raw.strip()
+    if not url.startswith(_STORE_SCHEMES):
+        raise ValueError("expected sqlite:///relative.db, sqlite:////absolute/path.db or postgresql://user@host/db")
+    return url
+
+
+def _token(raw: str) -> str:
+    token = raw.strip()
+    if token and len(token) < _MIN_TOKEN_LENGTH:
+        raise ValueError(f"must be empty (ingest off) or at least {_MIN_TOKEN_LENGTH} characters")
+    return token
+
+
+def _instant(raw: str) -> float | None:
+    spelled = raw.strip()
+    if not spelled:
+        return None
+    try:
+        moment = datetime.fromisoformat(spelled.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            "expected an ISO 8601 time, e.g. 2024-03-15T13:30:00Z (UTC unless an offset is given)"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def _symbols(raw: str) -> tuple[str, ...]:
     return tuple(s.strip().upper() for s in raw.split(",") if s.strip())
 
@@ -221,6 +259,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "access_log": _bool,
     "metrics_enabled": _bool,
     "prometheus_multiproc_dir": _writable_directory,
+    "store_url": _store_url,
+    "ingest_token": _token,
+    "replay_start": _instant,
+    "replay_speed": _positive_float,
+    "replay_symbols": _symbols,
 }
 
 

@@ -32,6 +32,18 @@ class Rule:
 
 RULES = (
     Rule("app.market", (), "market/ is pure: no aiohttp and nothing of app outside market/", ("aiohttp",)),
+    Rule(
+        "app.store",
+        ("app.market", *NEUTRAL),
+        "store/ (a feed that does I/O) imports only market/ and neutral ground, never api/ or ws/",
+        ("aiohttp",),
+    ),
+    Rule(
+        "app.importer",
+        ("app.market", "app.store", *NEUTRAL),
+        "importer/ (the command line's CSV import) imports only market/, store/ and neutral ground",
+        ("aiohttp",),
+    ),
     Rule("app.schemas", ("app.market", *NEUTRAL), "schemas/ imports only market/ and neutral ground"),
     Rule("app.api", ("app.market", "app.schemas", *NEUTRAL), "api/ never imports ws/ or web/"),
     Rule("app.ws", ("app.market", "app.schemas", *NEUTRAL), "ws/ never imports api/ or web/"),

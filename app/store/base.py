@@ -1,0 +1,119 @@
+"""What the importer, the stored feed and ingest need of a store, whichever engine holds it.
+
+The interface is synchronous: the command line calls it directly, the server from worker threads (an engine's
+driver call blocks, and a thread keeps the event loop free). Prices are stored as integer ticks (a multiple of
+`minmov / pricescale`), so that a price is exact and its place on the tick grid is checked once, on the way in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from app.market.instruments import AssetClass
+from app.market.resolutions import Resolution
+
+Times = npt.NDArray[np.int64]
+Ticks = npt.NDArray[np.int64]
+Volumes = npt.NDArray[np.float64]
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (the message says why, for a person)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store does not answer (a server down, a file that cannot be opened): a request gets 503."""
+
+
+class ConflictError(StoreError):
+    """Bars already stored at these times (UTC seconds) hold other values; nothing was written."""
+
+    def __init__(self, symbol: str, resolution: Resolution, times: list[int]) -> None:
+        self.symbol = symbol
+        self.resolution = resolution
+        self.times = times
+        super().__init__(f"{symbol} {resolution}: {len(times)} bar(s) already stored with other values")
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentSpec:
+    """A stored instrument as TradingView's SymbolInfo describes it (`session` and `timezone` spelled as
+    TradingView spells them, e.g. `0930-1600` in `America/New_York`)."""
+
+    symbol: str
+    asset_class: AssetClass
+    exchange: str
+    timezone: str
+    session: str
+    description: str
+    pricescale: int
+    minmov: int = 1
+    volume_precision: int = 0
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BarRows:
+    """Bars of one instrument and resolution as columns, times ascending and unique: `times` the bar's start
+    (UTC seconds; D/W/M at 00:00 UTC of their first trading day), prices in ticks, volume in units."""
+
+    times: Times
+    opens: Ticks
+    highs: Ticks
+    lows: Ticks
+    closes: Ticks
+    volumes: Volumes
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write did: rows new to the store, rows already stored with the same values, rows replaced."""
+
+    inserted: int
+    unchanged: int
+    replaced: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInstrument:
+    """An instrument of the store with the resolutions it holds bars at (finest first)."""
+
+    spec: InstrumentSpec
+    resolutions: tuple[Resolution, ...]
+
+
+class BarStore(Protocol):
+    """A store of instruments and their bars. Every method raises StoreUnavailableError when the engine does not
+    answer; writes are all-or-nothing (one transaction)."""
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version; safe when several processes start at once (a lock)."""
+
+    def instruments(self) -> list[StoredInstrument]:
+        """Every stored instrument, by symbol."""
+
+    def put_instrument(self, spec: InstrumentSpec) -> None:
+        """Create the instrument or replace its description (its bars stay)."""
+
+    def write_bars(self, symbol: str, resolution: Resolution, rows: BarRows, *, replace: bool = False) -> WriteResult:
+        """Store `rows`. A row whose time is stored with other values raises ConflictError (all of them named,
+        nothing written) unless `replace`. Raises StoreError for an unknown symbol."""
+
+    def read_bars(self, symbol: str, resolution: Resolution, start: int, end: int) -> BarRows:
+        """Stored bars with time in [start, end) (UTC seconds), ascending."""
+
+    def read_last(self, symbol: str, resolution: Resolution, end: int, count: int) -> BarRows:
+        """The last `count` stored bars with time before `end`, ascending."""
+
+    def revision(self) -> int:
+        """A number that changes whenever instruments or bars change (a cheap poll for new imports)."""
+
+    def close(self) -> None:
+        """Release connections."""
