@@ -12,6 +12,7 @@ from app.cli import parse_args
 from app.observability.logs import refuse_start, setup_logging
 from app.server import ListenAddress, ListenError, ServeOptions, install_repeat_filter, probe_listen, serve
 from app.settings import LOG_FORMATS, Settings, SettingsError, load_settings
+from app.web.headers import SECURITY_HEADERS
 from app.workers import run_workers, shared_metrics_dir
 
 # The platform's grace period between SIGTERM and SIGKILL is 30 s (Heroku's, Kubernetes' default): sockets are
@@ -35,6 +36,7 @@ def serve_one(settings: Settings, *, reuse_port: bool = False, listening: Callab
         keepalive_timeout=settings.keepalive_timeout,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         reuse_port=reuse_port,
+        error_headers=SECURITY_HEADERS,
     )
     try:
         app = create_app(settings)

@@ -6,6 +6,8 @@
   announces a large body and goes silent is answered 408 and disconnected) and answers a body that does not
   decode with 400; aiohttp's keep-alive timeout closes idle connections and those whose request headers
   never complete (aiohttp counts them as idle).
+- `JsonErrorHandler` answers a request that aiohttp's parser refuses (a bad request line, a header too long, an
+  unknown Content-Encoding) in JSON with the security headers, like every other error.
 - `RepeatFilter` logs a repeated error once per interval with a count, never once per event.
 - `serve` runs it all until SIGINT or SIGTERM, as `python -m app` does, and `Drain` bounds the shutdown that
   follows; as one of several workers it shares the port (SO_REUSEPORT) and names itself in an `X-Worker`
@@ -23,12 +25,15 @@ import signal
 import socket
 import time
 import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMethod, ContentEncodingError
 from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
+from aiohttp.web_request import BaseRequest
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,8 @@ class ServeOptions:
     shutdown_timeout: float = 5.0
     # One of several workers on the port (SO_REUSEPORT); each answer then names its process in `X-Worker`.
     reuse_port: bool = False
+    # Headers of the answers aiohttp's parser gives (a request it cannot parse never reaches the app's hooks).
+    error_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class ConnectionLimits:
@@ -82,6 +89,53 @@ class ConnectionLimits:
         else:
             # Addresses come and go: keep only those with connections open, so the map stays bounded.
             del self.by_client[client]
+
+
+class JsonErrorHandler(RequestHandler):
+    """aiohttp's connection protocol, answering the requests its parser refuses (a bad request line, a header
+    line too long: 400; a Content-Encoding it cannot decode: 415, RFC 9110 §15.5.16) with `{"detail"}` JSON and
+    `error_headers`, as the app answers every other error, instead of text/plain without them (which a browser
+    would sniff). A client's malformed request is a warning of one line, not an error with a traceback."""
+
+    __slots__ = ()
+    error_headers: Mapping[str, str] = {}
+
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            # As aiohttp's own: part of an answer is out, so no other can follow; the connection is dropped.
+            raise ConnectionError("Response is sent already, cannot send another response with the error message")
+        if status >= 500:
+            self.logger.exception("Error handling request from %s", request.remote, exc_info=exc)
+            detail = HTTPStatus(status).phrase
+        elif isinstance(exc, ContentEncodingError):
+            status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+            detail = "Unsupported Content-Encoding: send the body as it is, or gzip or deflate it"
+        else:
+            # A parser's message quotes the offending bytes on the lines after the first.
+            detail = f"{HTTPStatus(status).phrase}: {message.splitlines()[0] if message else 'malformed request'}"
+        if status < 500:
+            # TLS or other non-HTTP bytes on the port (BadHttpMethod) are the internet's background noise.
+            level = logging.DEBUG if isinstance(exc, BadHttpMethod) else logging.WARNING
+            self.logger.log(level, "Malformed request from %s: %s", request.remote, detail)
+        response = web.json_response({"detail": detail}, status=status, headers=self.error_headers)
+        response.force_close()
+        return response
+
+
+def _json_errors(server: web.Server, headers: Mapping[str, str]) -> Callable[[], RequestHandler]:
+    """The protocol factory of `server`, its protocols answering parser errors as `JsonErrorHandler` does."""
+    answering = type("JsonErrorHandler", (JsonErrorHandler,), {"__slots__": (), "error_headers": headers})
+
+    def protocol() -> RequestHandler:
+        handler = server()
+        # aiohttp offers no hook for these answers and builds its protocol itself (web.Server.__call__): the
+        # protocol becomes the subclass, whose slots are the same, so nothing of aiohttp's state is touched.
+        handler.__class__ = answering
+        return handler
+
+    return protocol
 
 
 class _Gate(asyncio.Protocol):
@@ -180,16 +234,24 @@ def probe_listen(address: ListenAddress) -> None:
 class LimitedSite(web.BaseSite):
     """A TCP site whose accepted connections pass `ConnectionLimits` first."""
 
-    __slots__ = ("_host", "_limits", "_port", "_reuse_port")
+    __slots__ = ("_error_headers", "_host", "_limits", "_port", "_reuse_port")
 
     def __init__(
-        self, runner: web.AppRunner, host: str, port: int, limits: ConnectionLimits, *, reuse_port: bool = False
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        limits: ConnectionLimits,
+        *,
+        reuse_port: bool = False,
+        error_headers: Mapping[str, str] = {},
     ) -> None:
         super().__init__(runner, backlog=BACKLOG)
         self._host = host
         self._port = port
         self._limits = limits
         self._reuse_port = reuse_port
+        self._error_headers = error_headers
 
     @property
     def name(self) -> str:
@@ -199,10 +261,10 @@ class LimitedSite(web.BaseSite):
         await super().start()
         server = self._runner.server
         assert server is not None, "the runner is set up before its site starts"
-        limits = self._limits
+        limits, protocol = self._limits, _json_errors(server, self._error_headers)
         try:
             self._server = await asyncio.get_running_loop().create_server(
-                lambda: _Gate(limits, server),
+                lambda: _Gate(limits, protocol),
                 self._host,
                 self._port,
                 backlog=self._backlog,
@@ -399,7 +461,14 @@ async def serve(app: web.Application, options: ServeOptions, listening: Callable
     await runner.setup()
     try:
         limits = connection_limits(options.max_connections, options.max_connections_per_client)
-        site = LimitedSite(runner, options.host, options.port, limits, reuse_port=options.reuse_port)
+        site = LimitedSite(
+            runner,
+            options.host,
+            options.port,
+            limits,
+            reuse_port=options.reuse_port,
+            error_headers=options.error_headers,
+        )
         await site.start()
         log.info("serving on %s", site.name)
         if listening is not None:

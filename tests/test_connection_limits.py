@@ -171,7 +171,7 @@ async def test_a_repeated_error_is_logged_once_per_interval_with_a_count(server:
                 assert (await answer_text(malformed, MALFORMED))[0] == 400
             sent += 1
     server.stop()
-    logged = [line for line in server.final_log.splitlines() if "Error handling request" in line]
+    logged = [line for line in server.final_log.splitlines() if "Malformed request from" in line]
     assert len(logged) == 2, server.final_log
     # The first was logged, the last with the count of those between.
     assert count_not_logged(logged[1]) == sent - 2

@@ -96,7 +96,7 @@ async def test_text_lines_for_requests_and_for_each_connection_open_and_close() 
         assert (await closed_with(staying))[0] == 1001
         await stopping
     access = [line for line in run.lines if " app.access: " in line]
-    assert any("ERROR aiohttp.server: Error handling request" in line for line in run.lines)
+    assert any("WARNING aiohttp.server: Malformed request from 127.0.0.1: Bad Request" in line for line in run.lines)
     assert not [line for line in access if "UNKNOWN" in line or " 400 " in line]
     request = next(line for line in access if "/api/v1/datafeed/config" in line)
     match = re.search(
