@@ -7,7 +7,7 @@ driver call blocks, and a thread keeps the event loop free). Prices are stored a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -71,6 +71,12 @@ class BarRows:
     def __len__(self) -> int:
         return len(self.times)
 
+    @classmethod
+    def empty(cls) -> BarRows:
+        """No bars."""
+        ticks = np.empty(0, dtype=np.int64)
+        return cls(ticks, ticks, ticks, ticks, ticks, np.empty(0, dtype=np.float64))
+
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
@@ -83,10 +89,12 @@ class WriteResult:
 
 @dataclass(frozen=True, slots=True)
 class StoredInstrument:
-    """An instrument of the store with the resolutions it holds bars at (finest first)."""
+    """An instrument of the store with the resolutions it holds bars at (finest first) and, for each of them,
+    the times of its first and last stored bar (UTC seconds, both included)."""
 
     spec: InstrumentSpec
     resolutions: tuple[Resolution, ...]
+    spans: dict[Resolution, tuple[int, int]] = field(default_factory=dict)
 
 
 class BarStore(Protocol):
