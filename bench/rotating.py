@@ -8,9 +8,9 @@ a draw that finds fewer (history begins inside the window) is drawn again. An in
 bars than that in all its history is left out, and said so.
 
 The set is meant to defeat the server's cache of closed bars (SimulatedFeed keeps MARKET_CACHE_MB megabytes of
-blocks of BLOCK_SLOTS periods, least recently used first out): `blocks_touched` counts the blocks the answers' bars
-lie in and `touched_mb` what the answers' bars take cached, a lower bound of what serving the set needs, to
-compare with the megabytes the server keeps.
+blocks of `block_slots(grid)` periods, least recently used first out): `blocks_touched` counts the blocks the
+answers' bars lie in and `touched_mb` what the answers' bars take cached, a lower bound of what serving the set
+needs, to compare with the megabytes the server keeps.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from harness import HOST
 from app.market.grid import grid_for
 from app.market.instruments import INSTRUMENTS
 from app.market.resolutions import DAY, Resolution, parse_resolution
-from app.market.simulation import BLOCK_SLOTS
+from app.market.simulation import block_slots
 from app.settings import load_settings
 
 BARS_PATH = "/api/v1/datafeed/bars"
@@ -195,7 +195,7 @@ def build(port: int, now: int, count: int, seed: int, server_env: Mapping[str, s
             hours = next(i.hours for i in INSTRUMENTS if i.symbol == symbol)
             grid = grid_for(hours, _resolution(resolution))
             blocks.update(
-                (symbol, resolution, grid.first_at_or_after(bar["time"] // 1000) // BLOCK_SLOTS)
+                (symbol, resolution, grid.first_at_or_after(bar["time"] // 1000) // block_slots(grid))
                 for bar in answer["bars"]
             )
             bars.update((symbol, resolution, bar["time"]) for bar in answer["bars"])

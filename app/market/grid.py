@@ -38,6 +38,11 @@ class Grid:
         self.resolution = resolution
         self._per_day = _LONGEST_DAY // resolution.seconds + 2 if resolution.is_intraday else 1
 
+    @property
+    def periods_per_day(self) -> int:
+        """Intraday: how many period numbers each trading day has (its last ones may be empty); D/W/M: 1."""
+        return self._per_day
+
     def day_and_period(self, index: int) -> tuple[int, int]:
         """Intraday: the trading day (days since 1970-01-01) of period `index` and its number within the day."""
         return divmod(index, self._per_day)

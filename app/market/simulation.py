@@ -25,8 +25,11 @@ from app.market.trading_hours import day_number
 
 # First day of daily history: a Monday and the 1st of a month, so the first week and month are whole.
 HISTORY_EPOCH = 1_409_529_600  # 2014-09-01T00:00:00Z
-# Closed bars are cached in blocks of this many consecutive periods.
-BLOCK_SLOTS = 256
+# Closed bars are cached in blocks of consecutive periods: intraday about this many period numbers, in whole
+# trading days (a 1-minute block is a day, a 60-minute block 56 days), so that a window of a few hundred bars
+# spans one to three blocks however many of a day's numbers are outside its session; D/W/M this many periods.
+BLOCK_SLOTS = 1536
+DAILY_BLOCK_SLOTS = 256
 # Days of intraday history beyond the minute bars' `intraday_days`: enough for a chart's first 300 bars at
 # 5 and 15 minutes, two years at 30 minutes to 4 hours (a few thousand tree nodes a day at most).
 DEEPER_DAYS = {
@@ -251,11 +254,12 @@ class SimulatedFeed:
     ) -> list[BarColumns]:
         """Bars of periods [lo, hi), one run per cache block; period `current` (containing now) is forming."""
         closed_hi = min(hi, current)
+        slots = block_slots(grid)
         runs: list[BarColumns] = []
         index = lo
         while index < closed_hi:
-            block_no = index // BLOCK_SLOTS
-            upto = min(closed_hi, (block_no + 1) * BLOCK_SLOTS)
+            block_no = index // slots
+            upto = min(closed_hi, (block_no + 1) * slots)
             runs.append(self._block_bars(path, grid, block_no, current, index, upto, inline))
             index = upto
         if lo <= current < hi:
@@ -278,8 +282,9 @@ class SimulatedFeed:
         """The last `count` bars of periods in [first, hi), walking back a block at a time."""
         runs: list[BarColumns] = []
         found = 0
+        slots = block_slots(grid)
         while found < count and hi > first:
-            lo = max(first, (hi - 1) // BLOCK_SLOTS * BLOCK_SLOTS)
+            lo = max(first, (hi - 1) // slots * slots)
             chunk = self._between(path, grid, lo, hi, current, now, inline)
             runs[:0] = chunk
             found += sum(len(run) for run in chunk)
@@ -302,7 +307,8 @@ class SimulatedFeed:
         period, so when two threads fill the same block, whichever comes second finds it done.
         """
         key = (path.instrument.symbol, grid.resolution, block_no)
-        end = min(current, (block_no + 1) * BLOCK_SLOTS)
+        slots = block_slots(grid)
+        end = min(current, (block_no + 1) * slots)
         with self._blocks_lock:
             block = self._blocks.get(key)
             if block is not None:
@@ -310,7 +316,7 @@ class SimulatedFeed:
                 if block.filled >= hi:
                     return _periods(block, lo, hi)
             known = block
-            filled = block.filled if block is not None else block_no * BLOCK_SLOTS
+            filled = block.filled if block is not None else block_no * slots
         cost = (end - filled) * _DAYS_PER_PERIOD.get(grid.resolution, 1)
         if inline is not None and (cost > inline.periods or not _nodes_ready(path, grid, filled, end)):
             raise _NotCachedError
@@ -396,9 +402,18 @@ def _nodes_ready(path: PricePath, grid: Grid, lo: int, hi: int) -> bool:
     return all(path.has_nodes(number, grid.resolution) for number in range(first, last + 1))
 
 
+def block_slots(grid: Grid) -> int:
+    """How many consecutive period numbers of `grid` one cache block holds."""
+    per_day = grid.periods_per_day
+    return per_day * max(1, BLOCK_SLOTS // per_day) if grid.resolution.is_intraday else DAILY_BLOCK_SLOTS
+
+
 def _periods(block: _Block, lo: int, hi: int) -> BarColumns:
     """The bars of periods [lo, hi) in a block."""
-    return block.bars[np.searchsorted(block.periods, lo) : np.searchsorted(block.periods, hi)]
+    periods = block.periods
+    if not len(periods) or (periods[0] >= lo and periods[-1] < hi):
+        return block.bars
+    return block.bars[periods.searchsorted(lo) : periods.searchsorted(hi)]
 
 
 def _columns(instrument: Instrument, times: npt.NDArray[np.int64], rows: Ohlcv) -> BarColumns:

@@ -19,6 +19,8 @@ from aiohttp.web_urldispatcher import MatchInfoError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
+    Counter,
+    Histogram,
     disable_created_metrics,
     generate_latest,
     multiprocess,
@@ -85,6 +87,15 @@ def _method(request: web.BaseRequest) -> str:
 
 def measure_requests(metrics: Metrics) -> Middleware:
     """Middleware (outermost): time each request from its arrival to its handler's answer."""
+    # Each label set's child, looked up once: prometheus-client's `labels()` costs microseconds a call. Bounded:
+    # the labels are a method of a fixed set and a route of the app.
+    durations: dict[tuple[str, str], Histogram] = {}
+
+    async def observe(request: web.Request, seconds: float) -> None:
+        labels = (_method(request), await _route(request))
+        if (child := durations.get(labels)) is None:
+            child = durations[labels] = metrics.http_duration.labels(*labels)
+        child.observe(seconds)
 
     @web.middleware
     async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -95,10 +106,10 @@ def measure_requests(metrics: Metrics) -> Middleware:
             # The client left before an answer: there is no latency to record.
             raise
         except BaseException:
-            metrics.http_duration.labels(_method(request), await _route(request)).observe(time.perf_counter() - started)
+            await observe(request, time.perf_counter() - started)
             raise
         if response.status != 101:  # a WebSocket's time is its whole connection, not a latency
-            metrics.http_duration.labels(_method(request), await _route(request)).observe(time.perf_counter() - started)
+            await observe(request, time.perf_counter() - started)
         return response
 
     return measure
@@ -110,9 +121,14 @@ def count_answers(metrics: Metrics) -> Callable[[web.Request, web.StreamResponse
     Counted here, not in the middleware: a file's status (304 for a revalidation, 206 or 416 for a range) is
     decided when it is sent, after the handler returned 200; a WebSocket's 101 counts at the upgrade.
     """
+    # As in `measure_requests`; statuses are those the app sends, a bounded set too.
+    counters: dict[tuple[str, str, int], Counter] = {}
 
     async def count(request: web.Request, response: web.StreamResponse) -> None:
-        metrics.http_requests.labels(_method(request), await _route(request), str(response.status)).inc()
+        labels = (_method(request), await _route(request), response.status)
+        if (child := counters.get(labels)) is None:
+            child = counters[labels] = metrics.http_requests.labels(labels[0], labels[1], str(labels[2]))
+        child.inc()
 
     return count
 
