@@ -27,7 +27,7 @@ from app.store.base import BarRows, BarStore, InstrumentSpec
 from app.store.open import open_store
 
 POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
-ENGINES = ("sqlite",)
+ENGINES = ("sqlite", "postgres")
 
 
 def stock_spec(symbol: str = "ACME", **changes: Any) -> InstrumentSpec:

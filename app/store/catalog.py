@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
@@ -24,8 +25,6 @@ COLUMNS = (
     "currency",
 )
 InstrumentRow = tuple[str, str, str, str, str, str, int, int, int, str]
-# One series of bars: symbol, resolution, first and last bar time (UTC seconds).
-SeriesRow = tuple[str, str, int, int]
 _ORDER = {resolution: rank for rank, resolution in enumerate(Resolution)}
 
 
@@ -55,8 +54,11 @@ def instrument_row(spec: InstrumentSpec) -> InstrumentRow:
     )
 
 
-def stored_instruments(instruments: Iterable[InstrumentRow], series: Iterable[SeriesRow]) -> list[StoredInstrument]:
-    """Stored instruments by symbol, each with its resolutions finest first and their spans."""
+def stored_instruments(
+    instruments: Iterable[tuple[Any, ...]], series: Iterable[tuple[Any, ...]]
+) -> list[StoredInstrument]:
+    """Stored instruments by symbol from rows of COLUMNS and of series (symbol, resolution, first and last bar time
+    in UTC seconds), each with its resolutions finest first and their spans."""
     spans: defaultdict[str, dict[Resolution, tuple[int, int]]] = defaultdict(dict)
     for symbol, resolution, first, last in series:
         spans[symbol][Resolution(resolution)] = (first, last)

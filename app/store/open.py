@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.store.base import BarStore, StoreError
+from app.store.postgres import PostgresStore
 from app.store.sqlite import SqliteStore
 from app.store.url import SqliteLocation, parse_store_url
 
@@ -19,4 +20,4 @@ def open_store(url: str) -> BarStore:
         if not location.path.parent.is_dir():
             raise StoreError(f"STORE_URL {url!r}: the directory {location.path.parent} does not exist")
         return SqliteStore(location.path)
-    raise StoreError("STORE_URL: the PostgreSQL engine is not there yet")
+    return PostgresStore(location.conninfo)

@@ -17,7 +17,6 @@ import numpy.typing as npt
 from app.store.base import BarRows, StoreError
 
 # One stored bar as a driver returns it: time (UTC seconds), open, high, low, close (ticks), volume.
-Record = tuple[int, int, int, int, int, float]
 RECORD = np.dtype([("time", "i8"), ("open", "i8"), ("high", "i8"), ("low", "i8"), ("close", "i8"), ("volume", "f8")])
 # Rows compared with the store per read: bounds what a re-import of millions of rows holds as Python objects.
 CHUNK = 65_536
@@ -89,7 +88,7 @@ def selected(rows: BarRows, mask: Mask) -> BarRows:
     )
 
 
-def from_records(records: Sequence[Record]) -> BarRows:
+def from_records(records: Sequence[tuple[Any, ...]]) -> BarRows:
     """Columns from records in the order the driver returned them."""
     if not records:
         return BarRows.empty()
