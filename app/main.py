@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from aiohttp import web
 from aiohttp_apispec import validation_middleware
 
 from app.api import datafeed, meta, udf
-from app.api.errors import error_middleware
+from app.api.errors import COMPONENTS, error_middleware
 from app.api.openapi import setup_openapi
 from app.keys import FEED, SETTINGS
-from app.market.feed import MarketFeed
+from app.market.combined import CombinedFeed
+from app.market.feed import Component, MarketFeed
 from app.market.simulation import SimulatedFeed
 from app.observability.access_log import access_log_args
 from app.observability.cors import setup_cors
 from app.observability.exporter import setup_metrics
+from app.schemas.ws import MAX_REPLAY_BARS
 from app.server import body_deadline
 from app.settings import Settings, SettingsError
+from app.store.feed import StoredFeed, connect_existing
 from app.web.headers import setup_headers
 from app.web.page import setup_web
 from app.ws.setup import setup_ws
@@ -41,8 +48,24 @@ def _check_broadcaster_symbols(settings: Settings, feed: MarketFeed) -> None:
         )
 
 
+def _keep_up(stored: StoredFeed) -> Callable[[web.Application], AsyncIterator[None]]:
+    """While the app runs, the stored feed follows the store (a new import is served within a couple of seconds);
+    at the end, its threads stop and the store's connections close."""
+
+    async def keep_up(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(stored.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(stored.close)
+
+    return keep_up
+
+
 def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Application:
-    """The whole server; `feed` defaults to the market simulation. Raises SettingsError for a setting
+    """The whole server. `feed` defaults to the market simulation beside the instruments of the store at
+    STORE_URL (a stored symbol replaces a simulated one: see `CombinedFeed`). Raises SettingsError for a setting
     the feed refuses."""
     app = web.Application(
         # The body deadline reads the body before validation does, inside the error middleware, so that its
@@ -51,9 +74,17 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
         handler_args=access_log_args(settings.access_log),
     )
     app[SETTINGS] = settings
-    app[FEED] = feed or SimulatedFeed(
-        intraday_days=settings.market_intraday_days, cache_bytes=settings.market_cache_mb << 20
-    )
+    components: tuple[Component, ...] = ()
+    if feed is None:
+        # The live stream's resume reaches MAX_REPLAY_BARS back: that many newest bars per topic stay in memory.
+        stored = StoredFeed(partial(connect_existing, settings.store_url), depth=MAX_REPLAY_BARS + 1)
+        simulation = SimulatedFeed(
+            intraday_days=settings.market_intraday_days, cache_bytes=settings.market_cache_mb << 20
+        )
+        feed, components = CombinedFeed(simulation, stored), (stored,)
+        app.cleanup_ctx.append(_keep_up(stored))
+    app[FEED] = feed
+    app[COMPONENTS] = components
     _check_broadcaster_symbols(settings, app[FEED])
     app.on_startup.append(_prepare_feed)
     app.on_response_prepare.append(meta.add_version_header)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.api import market_views
-from app.api.errors import resolve_or_404
-from app.api.history import SIMULATED_DEPTH, fetch_history
+from app.api.errors import COMPONENTS, may_be_unavailable, resolve_or_404
+from app.api.history import HISTORY_DEPTH, fetch_history
 from app.api.openapi import json_input, operation, path_input, query_input
 from app.keys import BROADCASTER_STATS, FANOUT_STATS, FEED
 from app.paths import DATAFEED_PREFIX
@@ -60,11 +60,11 @@ async def search(request: web.Request) -> web.Response:
     response=SymbolInfoSchema,
     errors=(404, 422),
 )
+@may_be_unavailable()
 @path_input(SymbolPathSchema)
 async def resolve(request: web.Request) -> web.Response:
-    feed = request.app[FEED]
-    instrument = resolve_or_404(feed, request["match_info"]["symbol"])
-    return json_response(market_views.symbol_info(instrument, feed.simulated))
+    instrument = resolve_or_404(request, request["match_info"]["symbol"])
+    return json_response(market_views.symbol_info(instrument))
 
 
 @routes.get(f"{PREFIX}/bars")
@@ -76,16 +76,16 @@ async def resolve(request: web.Request) -> web.Response:
         "than `count_back`, earlier bars are added until there are `count_back`. The period containing "
         "now is included with its values so far. `no_data` is true exactly when no bar exists before "
         f"`to_time`. Limits: `count_back` at most {MAX_BARS}; the range may span at most {MAX_BARS} "
-        "periods of the resolution (the part before the start of history or after now does not count). "
-        + SIMULATED_DEPTH
+        "periods of the resolution (the part before the start of history or after now does not count). " + HISTORY_DEPTH
     ),
     response=BarsSchema,
     errors=(404, 422),
 )
+@may_be_unavailable()
 @query_input(BarsQuerySchema)
 async def bars(request: web.Request) -> web.Response:
     q, feed = request["querystring"], request.app[FEED]
-    instrument = resolve_or_404(feed, q["symbol"])
+    instrument = resolve_or_404(request, q["symbol"])
     history = await fetch_history(
         feed, instrument, q["resolution"], q["from_time"], q["to_time"], q["count_back"], requester=request.remote
     )
@@ -112,15 +112,19 @@ async def quotes(request: web.Request) -> web.Response:
 @operation(
     tag="datafeed",
     summary="Datafeed health",
-    description="Symbols loaded, WebSocket subscribers and the bar broadcaster's state.",
+    description=(
+        "Symbols loaded, WebSocket subscribers and the bar broadcaster's state; `status` is `degraded` while a "
+        "part of the server (the store) does not answer, `simulated` true when any instrument is simulated."
+    ),
     response=DatafeedHealthSchema,
 )
 async def health(request: web.Request) -> web.Response:
     feed = request.app[FEED]
     fanout, broadcaster = request.app[FANOUT_STATS].stats(), request.app[BROADCASTER_STATS].stats()
+    failing = any(component.problem() is not None for component in request.app[COMPONENTS])
     body = {
-        "status": "ok",
-        "simulated": feed.simulated,
+        "status": "degraded" if failing else "ok",
+        "simulated": any(instrument.simulated for instrument in feed.instruments),
         "symbols_loaded": len(feed.instruments),
         "subscribers": fanout.subscribers,
         "connections": fanout.connections,

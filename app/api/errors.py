@@ -2,7 +2,8 @@
 
 Every error answer is `{"detail": ...}` (422 adds `errors`: field -> messages); under the UDF
 prefix it also carries the UDF protocol's `{"s": "error", "errmsg": ...}`. Nothing about the
-failure's internals (tracebacks, exception text) ever reaches the body.
+failure's internals (tracebacks, exception text) ever reaches the body. A request that needs a part
+of the server that does not answer (the store) gets 503, saying which.
 """
 
 from __future__ import annotations
@@ -11,21 +12,30 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from aiohttp import web
+from aiohttp_apispec import response_schema
 from marshmallow import Schema, ValidationError
 from webargs.aiohttpparser import AIOHTTPParser, is_json_request
 from webargs.core import missing
 
-from app.market.feed import MarketFeed
+from app.keys import FEED
+from app.market.feed import Component, FeedUnavailableError
 from app.market.instruments import Instrument
 from app.paths import UDF_PREFIX
 from app.responses import json_response
+from app.schemas.common import ErrorSchema
+from app.schemas.udf import UdfErrorSchema
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The parts of the server that can fail on their own (the store), which create_app names: the health check reports
+# them, and a symbol nobody else knows may be theirs.
+COMPONENTS: web.AppKey[tuple[Component, ...]] = web.AppKey("components")
+# Seconds a client is asked to wait before trying again a request that got 503 (the store is polled every second).
+RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -44,12 +54,24 @@ def invalid(errors: Mapping[str, list[str]]) -> ApiError:
     return ApiError(422, f"Invalid request. {summary}", errors)
 
 
-def resolve_or_404(feed: MarketFeed, symbol: str) -> Instrument:
-    """The instrument for `symbol` (any case); an ApiError 404 `Unknown symbol` when the feed has none."""
-    instrument = feed.instrument(symbol)
-    if instrument is None:
-        raise ApiError(404, f"Unknown symbol: {symbol}")
-    return instrument
+def resolve_or_404(request: web.Request, symbol: str) -> Instrument:
+    """The instrument for `symbol` (any case); an ApiError 404 `Unknown symbol` when the feed has none, 503 when a
+    part that may hold it (the store) does not answer."""
+    instrument = request.app[FEED].instrument(symbol)
+    if instrument is not None:
+        return instrument
+    for component in request.app[COMPONENTS]:
+        problem = component.problem()
+        if problem is not None:
+            raise ApiError(503, f"{symbol} is not simulated, and the {component.name} does not answer: {problem}")
+    raise ApiError(404, f"Unknown symbol: {symbol}")
+
+
+def may_be_unavailable(*, udf: bool = False) -> Callable[[Handler], Handler]:
+    """Document the 503 of a handler that needs the store (an Error, or a UDF error under the UDF prefix)."""
+    schema = UdfErrorSchema if udf else ErrorSchema
+    description = "A part of the server the request needs (the store) does not answer; `Retry-After` says when to retry"
+    return cast(Callable[[Handler], Handler], response_schema(schema, 503, description=description))
 
 
 def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -146,7 +168,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        return json_response(_error_body(request, error.status, error.detail, error.errors), error.status)
+        headers = {"Retry-After": str(RETRY_AFTER)} if error.status == 503 else None
+        return json_response(_error_body(request, error.status, error.detail, error.errors), error.status, headers)
+    except FeedUnavailableError as error:
+        # The request was fine; what it needs is not there now (the client may try again).
+        headers = {"Retry-After": str(RETRY_AFTER)}
+        return json_response(_error_body(request, 503, str(error), None), 503, headers)
     except web.HTTPException as error:
         if error.status < 400:
             raise

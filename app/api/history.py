@@ -10,12 +10,13 @@ from app.market.resolutions import Resolution
 from app.market.simulation import DEEPER_DAYS
 from app.schemas.limits import MAX_BARS
 
-# How far back the simulation serves each resolution, for the documentation of both datafeeds.
-SIMULATED_DEPTH = (
+# How far back each instrument is served at each resolution, for the documentation of both datafeeds.
+HISTORY_DEPTH = (
     "The simulation serves daily, weekly and monthly bars from 2014-09-01, minute bars for "
     "MARKET_INTRADAY_DAYS days (60 by default), "
     + ", ".join(f"{resolution.value}-minute bars for {days} days" for resolution, days in DEEPER_DAYS.items())
-    + "."
+    + ". An imported instrument serves the resolutions it is stored at and every coarser one (aggregated), from its "
+    "first stored bar; a finer resolution is a 422."
 )
 
 
@@ -29,8 +30,12 @@ async def fetch_history(
     names: tuple[str, str] = ("from_time", "to_time"),
     requester: str | None = None,
 ) -> History:
-    """Bars of `instrument` for a validated request (from the client at `requester`); 422 for a range too wide."""
+    """Bars of `instrument` for a validated request (from the client at `requester`); 422 for a resolution the
+    instrument is not served at or a range too wide; FeedUnavailableError (503) when its data does not answer."""
     start_name, end_name = names
+    if resolution not in instrument.resolutions:
+        served = ", ".join(r.value for r in instrument.resolutions)
+        raise invalid({"resolution": [f"{instrument.symbol} has no {resolution.value} bars; it has {served}."]})
     if end < start:
         raise invalid({end_name: [f"Must not be earlier than {start_name}."]})
     # Only the part of the range where bars can exist counts against the limit.

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.market.feed import MarketFeed
+from app.market.bars import Quote
+from app.market.feed import BarQuote, MarketFeed
 from app.market.instruments import AssetClass, Instrument
 from app.market.resolutions import Resolution
 
 SUPPORTED_RESOLUTIONS = [r.value for r in Resolution]
-INTRADAY_MULTIPLIERS = [r.value for r in Resolution if r.is_intraday]
 SYMBOL_TYPES = [{"name": "All types", "value": ""}] + [
     {"name": kind.value.capitalize(), "value": kind.value} for kind in AssetClass
 ]
+# What a simulated instrument's description ends with (the chart page reads it too).
+SIMULATED = " (simulated)"
 
 
-def describe(instrument: Instrument, simulated: bool) -> str:
+def describe(instrument: Instrument) -> str:
     """The instrument's description, saying so when its data is simulated."""
-    return f"{instrument.description} (simulated)" if simulated else instrument.description
+    return f"{instrument.description}{SIMULATED}" if instrument.simulated else instrument.description
 
 
 def config(feed: MarketFeed) -> dict[str, Any]:
@@ -34,13 +36,15 @@ def config(feed: MarketFeed) -> dict[str, Any]:
     }
 
 
-def symbol_info(instrument: Instrument, simulated: bool) -> dict[str, Any]:
-    """TradingView LibrarySymbolInfo for `instrument`."""
+def symbol_info(instrument: Instrument) -> dict[str, Any]:
+    """TradingView LibrarySymbolInfo for `instrument`: the resolutions it is served at (for stored data, the stored
+    ones and every coarser one), intraday ones only when it has them."""
+    served = instrument.resolutions
     return {
         "name": instrument.symbol,
         "full_name": f"{instrument.exchange.value}:{instrument.symbol}",
         "ticker": instrument.symbol,
-        "description": describe(instrument, simulated),
+        "description": describe(instrument),
         "type": instrument.asset_class.value,
         "session": instrument.hours.session,
         "timezone": instrument.hours.timezone,
@@ -49,11 +53,11 @@ def symbol_info(instrument: Instrument, simulated: bool) -> dict[str, Any]:
         "format": "price",
         "pricescale": instrument.pricescale,
         "minmov": instrument.minmov,
-        "has_intraday": True,
-        "has_daily": True,
-        "has_weekly_and_monthly": True,
-        "supported_resolutions": SUPPORTED_RESOLUTIONS,
-        "intraday_multipliers": INTRADAY_MULTIPLIERS,
+        "has_intraday": any(resolution.is_intraday for resolution in served),
+        "has_daily": Resolution.DAY in served,
+        "has_weekly_and_monthly": Resolution.WEEK in served or Resolution.MONTH in served,
+        "supported_resolutions": [resolution.value for resolution in served],
+        "intraday_multipliers": [resolution.value for resolution in served if resolution.is_intraday],
         "volume_precision": instrument.volume_precision,
         "data_status": "streaming",
         "visible_plots_set": "ohlcv",
@@ -81,7 +85,7 @@ def search(feed: MarketFeed, text: str, symbol_type: str, exchange: str, limit: 
         {
             "symbol": inst.symbol,
             "full_name": f"{inst.exchange.value}:{inst.symbol}",
-            "description": describe(inst, feed.simulated),
+            "description": describe(inst),
             "exchange": inst.exchange.value,
             "ticker": inst.symbol,
             "type": inst.asset_class.value,
@@ -91,7 +95,8 @@ def search(feed: MarketFeed, text: str, symbol_type: str, exchange: str, limit: 
 
 
 def quote(feed: MarketFeed, symbol: str) -> dict[str, Any]:
-    """One entry of a quotes answer: `s` ok with values, or error for an unknown symbol.
+    """One entry of a quotes answer: `s` ok with values, or error for an unknown symbol. A value with nothing to
+    make it of (a stored instrument has no bid or ask, nor a previous close before its second day) is left out.
 
     `n` is the symbol as requested (`NASDAQ:AAPL` stays `NASDAQ:AAPL`): TradingView matches quotes to its
     requests by that name (UDF specification, quotes).
@@ -99,25 +104,27 @@ def quote(feed: MarketFeed, symbol: str) -> dict[str, Any]:
     instrument = feed.instrument(symbol)
     if instrument is None:
         return {"s": "error", "n": symbol, "v": {"error": f"Unknown symbol: {symbol}"}}
-    q = feed.quote(instrument.symbol)
-    return {
-        "s": "ok",
-        "n": symbol,
-        "v": {
-            "lp": q.last,
-            "ask": q.ask,
-            "bid": q.bid,
-            "spread": q.spread,
-            "open_price": q.open,
-            "high_price": q.high,
-            "low_price": q.low,
-            "prev_close_price": q.prev_close,
-            "volume": q.volume,
-            "ch": q.change,
-            "chp": q.change_percent,
-            "short_name": instrument.symbol,
-            "exchange": instrument.exchange.value,
-            "description": describe(instrument, feed.simulated),
-            "original_name": f"{instrument.exchange.value}:{instrument.symbol}",
-        },
+    values = _quote_values(feed.quote(instrument.symbol)) | {
+        "short_name": instrument.symbol,
+        "exchange": instrument.exchange.value,
+        "description": describe(instrument),
+        "original_name": f"{instrument.exchange.value}:{instrument.symbol}",
     }
+    return {"s": "ok", "n": symbol, "v": values}
+
+
+def _quote_values(q: Quote | BarQuote) -> dict[str, float]:
+    """The quote's prices and volume under their QuoteData names, those it has."""
+    book = {"ask": q.ask, "bid": q.bid, "spread": q.spread} if isinstance(q, Quote) else {}
+    values = {
+        "lp": q.last,
+        **book,
+        "open_price": q.open,
+        "high_price": q.high,
+        "low_price": q.low,
+        "prev_close_price": q.prev_close,
+        "volume": q.volume,
+        "ch": q.change,
+        "chp": q.change_percent,
+    }
+    return {name: value for name, value in values.items() if value is not None}

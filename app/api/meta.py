@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from app.api.errors import COMPONENTS
 from app.api.openapi import operation
 from app.paths import API_INDEX, API_PREFIX, CURRENT_API_VERSION, DOCS_PATH, HEALTH_PATH, VERSION_PATH, VERSIONS_PATH
 from app.responses import json_response
@@ -52,11 +53,26 @@ async def index_with_slash(request: web.Request) -> web.Response:
 
 
 @routes.get(HEALTH_PATH)
-@operation(tag="meta", summary="Health check", description="Liveness with the API version.", response=HealthSchema)
+@operation(
+    tag="meta",
+    summary="Health check",
+    description=(
+        "Liveness with the API version: 200 while the process serves. `status` is `ok`, or `degraded` while a part "
+        "of the server does not answer (the store of imported instruments), which `message` names; requests that "
+        "need it get 503 meanwhile, and simulated instruments keep working."
+    ),
+    response=HealthSchema,
+)
 async def health(request: web.Request) -> web.Response:
+    problems = [
+        f"the {component.name} does not answer: {problem}"
+        for component in request.app[COMPONENTS]
+        if (problem := component.problem()) is not None
+    ]
+    message = "Trading Pro API is running"
     body: dict[str, Any] = {
-        "status": "ok",
-        "message": "Trading Pro API is running",
+        "status": "degraded" if problems else "ok",
+        "message": f"{message}; degraded: {'; '.join(problems)}" if problems else message,
         "timestamp": utc_timestamp(),
         "api_version": CURRENT_API_VERSION,
         "version_info": V1,

@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from app.api import market_views
-from app.api.errors import invalid, resolve_or_404
-from app.api.history import SIMULATED_DEPTH, fetch_history
+from app.api.errors import invalid, may_be_unavailable, resolve_or_404
+from app.api.history import HISTORY_DEPTH, fetch_history
 from app.api.openapi import operation, query_input
 from app.keys import FEED
 from app.paths import UDF_PREFIX
@@ -47,11 +47,11 @@ async def config(request: web.Request) -> web.Response:
     errors=(404, 422),
     udf_errors=True,
 )
+@may_be_unavailable(udf=True)
 @query_input(UdfSymbolQuerySchema)
 async def symbols(request: web.Request) -> web.Response:
-    feed = request.app[FEED]
-    instrument = resolve_or_404(feed, request["querystring"]["symbol"])
-    return json_response(market_views.symbol_info(instrument, feed.simulated))
+    instrument = resolve_or_404(request, request["querystring"]["symbol"])
+    return json_response(market_views.symbol_info(instrument))
 
 
 @routes.get(f"{PREFIX}/search")
@@ -78,16 +78,17 @@ async def search(request: web.Request) -> web.Response:
         "`to` inclusive (from = to = a bar's time gives that bar), `t` in UTC seconds. With `countback`, "
         "`from` is ignored: exactly `countback` bars ending at `to`, fewer only where history begins. "
         "`no_data` when no bar is found; `nextTime` then names the latest earlier bar, if any. "
-        f"Limits: `countback` at most {MAX_BARS}; the range may span at most {MAX_BARS} periods. " + SIMULATED_DEPTH
+        f"Limits: `countback` at most {MAX_BARS}; the range may span at most {MAX_BARS} periods. " + HISTORY_DEPTH
     ),
     response=UdfHistorySchema,
     errors=(404, 422),
     udf_errors=True,
 )
+@may_be_unavailable(udf=True)
 @query_input(UdfHistoryQuerySchema)
 async def history(request: web.Request) -> web.Response:
     q, feed = request["querystring"], request.app[FEED]
-    instrument = resolve_or_404(feed, q["symbol"])
+    instrument = resolve_or_404(request, q["symbol"])
     resolution, countback = q["resolution"], q["countback"]
     # `to` is inclusive: the feed's ranges end before their end, so they end just after it.
     end = q["to"] + 1

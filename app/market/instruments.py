@@ -1,10 +1,11 @@
-"""The instruments the simulation trades, each with its own character."""
+"""Instruments as every interface describes them, and the ones the simulation trades, each with its own character."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.market.resolutions import Resolution
 from app.market.trading_hours import CRYPTO_HOURS, FOREX_HOURS, STOCK_HOURS, TradingHours
 
 
@@ -31,26 +32,41 @@ FX = Exchange("FX", "Forex", "Simulated interbank forex (24/5)")
 
 
 @dataclass(frozen=True, slots=True)
+class Character:
+    """The parameters of a simulated instrument's price process."""
+
+    base_price: float
+    daily_volatility: float
+    daily_volume: int
+    spread_ticks: int
+    # Overnight jump as a fraction of the daily volatility (equities gap, crypto never closes).
+    gap_ratio: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Instrument:
-    """Static description of one instrument and the parameters of its price process."""
+    """Static description of one instrument: what SymbolInfo says of it, the resolutions it is served at, and, for a
+    simulated one, the parameters of its price process (`character`; None for real data, such as a store's)."""
 
     symbol: str
     description: str
     exchange: Exchange
     asset_class: AssetClass
     hours: TradingHours
-    base_price: float
-    daily_volatility: float
-    daily_volume: int
     pricescale: int
-    spread_ticks: int
     minmov: int = 1
     # Decimal places of volume: coins trade in fractions, shares and forex ticks in whole units.
     volume_precision: int = 0
-    # Overnight jump as a fraction of the daily volatility (equities gap, crypto never closes).
-    gap_ratio: float = 0.0
     # ISO 4217 code of the currency prices are quoted in (TradingView's `currency_code`).
     currency: str = "USD"
+    character: Character | None = None
+    # Finest first; the simulation serves every resolution, stored data its own and every coarser one.
+    resolutions: tuple[Resolution, ...] = tuple(Resolution)
+
+    @property
+    def simulated(self) -> bool:
+        """True when the instrument's bars are generated rather than traded."""
+        return self.character is not None
 
     @property
     def volume_scale(self) -> int:
@@ -65,14 +81,49 @@ class Instrument:
     def tick_size(self) -> float:
         return self.minmov / self.pricescale
 
+    # The simulation reads its parameters from the instrument it simulates.
+    @property
+    def base_price(self) -> float:
+        return self._character().base_price
+
+    @property
+    def daily_volatility(self) -> float:
+        return self._character().daily_volatility
+
+    @property
+    def daily_volume(self) -> int:
+        return self._character().daily_volume
+
+    @property
+    def spread_ticks(self) -> int:
+        return self._character().spread_ticks
+
+    @property
+    def gap_ratio(self) -> float:
+        return self._character().gap_ratio
+
+    def _character(self) -> Character:
+        if self.character is None:
+            raise ValueError(f"{self.symbol} is not simulated: it has no price process")
+        return self.character
+
 
 def _stock(symbol: str, name: str, price: float, vol: float, volume: int) -> Instrument:
-    return Instrument(symbol, name, NASDAQ, AssetClass.STOCK, STOCK_HOURS, price, vol, volume, 100, 1, gap_ratio=0.35)
+    return Instrument(
+        symbol, name, NASDAQ, AssetClass.STOCK, STOCK_HOURS, 100, character=Character(price, vol, volume, 1, 0.35)
+    )
 
 
 def _crypto(symbol: str, name: str, price: float, vol: float, volume: int) -> Instrument:
     return Instrument(
-        symbol, name, CRYPTO, AssetClass.CRYPTO, CRYPTO_HOURS, price, vol, volume, 100, 2, volume_precision=4
+        symbol,
+        name,
+        CRYPTO,
+        AssetClass.CRYPTO,
+        CRYPTO_HOURS,
+        100,
+        volume_precision=4,
+        character=Character(price, vol, volume, 2),
     )
 
 
@@ -84,13 +135,9 @@ def _forex(symbol: str, name: str, price: float, vol: float, scale: int) -> Inst
         FX,
         AssetClass.FOREX,
         FOREX_HOURS,
-        price,
-        vol,
-        250_000,
         scale,
-        2,
-        gap_ratio=0.1,
         currency=symbol[3:],
+        character=Character(price, vol, 250_000, 2, 0.1),
     )
 
 

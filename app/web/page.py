@@ -35,7 +35,8 @@ async def home(request: web.Request) -> web.StreamResponse:
     # silently charting the default.
     context = {
         "index": API_INDEX,
-        "simulated": feed.simulated,
+        # The page says "simulated" only while it charts a simulated instrument (app.js follows the chart).
+        "simulated": instrument is not None and instrument.simulated,
         "symbol": instrument.symbol if instrument else asked_symbol.upper(),
         "resolution": resolution.value if resolution else asked_resolution,
         "default_resolution": DEFAULT_RESOLUTION.value,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Collection
 from typing import NamedTuple
 
 from app.market.bars import Bar
-from app.market.feed import MarketFeed
+from app.market.feed import FeedUnavailableError, MarketFeed
 from app.market.resolutions import Resolution
 from app.paths import DATAFEED_PREFIX
 from app.schemas.ws import MAX_REPLAY_BARS
@@ -20,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class Catchup(NamedTuple):
-    """A topic's frames, in this order: a bar that closed since the last frame, the forming bar; `changed`: whether
-    the forming bar differs from the one last published to every subscriber (a newcomer's own does not count)."""
+    """A topic's frames, in this order: the bars that closed since the last frame (one, unless several arrived at
+    once, as an import brings them), the forming bar; `changed`: whether the forming bar differs from the one last
+    published to every subscriber (a newcomer's own does not count)."""
 
     closed: bytes | None
     forming: bytes | None
@@ -62,11 +64,15 @@ class Broadcaster:
         return BroadcasterStats(self.enabled, self.running, self.interval, self.ticks)
 
     def broadcasts(self, topic: Topic) -> bool:
-        """Whether this broadcaster streams `topic` (BAR_BROADCASTER_SYMBOLS/RESOLUTIONS; empty means all)."""
+        """Whether this broadcaster streams `topic` (BAR_BROADCASTER_SYMBOLS/RESOLUTIONS, empty meaning all, at a
+        resolution its instrument is served at: an imported one's stored resolutions and coarser)."""
+        instrument = self._feed.instrument(topic.symbol)
         return (
             self.enabled
             and (not self._symbols or topic.symbol in self._symbols)
             and (not self._resolutions or topic.resolution in self._resolutions)
+            and instrument is not None
+            and topic.resolution in instrument.resolutions
         )
 
     def catch_up(self, topic: Topic) -> Catchup:
@@ -81,7 +87,7 @@ class Broadcaster:
         last = self._last_sent.pop(topic, None)
         closed = None
         if last is not None and (bar is None or bar.time > last):
-            closed = self._closed_frame(topic, last)
+            closed = self._closed_frames(topic, last, bar.time if bar is not None else None)
         if bar is None:
             return Catchup(closed, None, changed=False)
         self._last_sent[topic] = bar.time
@@ -96,9 +102,13 @@ class Broadcaster:
         if since >= (now - MAX_REPLAY_BARS // 2 * topic.resolution.seconds) * 1000:
             return
         end = int(now) + 1
-        newest = (
-            await self._feed.load_history(topic.symbol, topic.resolution, end, end, MAX_REPLAY_BARS + 1, requester)
-        ).bars
+        try:
+            found = await self._feed.load_history(
+                topic.symbol, topic.resolution, end, end, MAX_REPLAY_BARS + 1, requester
+            )
+        except FeedUnavailableError as error:
+            raise TopicError(str(error)) from None
+        newest = found.bars
         if len(newest) > MAX_REPLAY_BARS and newest[0].time >= since:
             raise TopicError(
                 f"since is more than {MAX_REPLAY_BARS} bars back: load older bars from {DATAFEED_PREFIX}/bars"
@@ -113,12 +123,14 @@ class Broadcaster:
         awaits once the frames are made, so the caller subscribes the newcomer before the next tick and per
         topic `time` never goes back for it.
         """
-        if since is not None:
-            # The replay's bars are generated off the event loop first; what follows reads them from the cache,
-            # so nothing awaits between the frames being made and the newcomer joining.
-            start = -(-since // 1000)
-            until = int(self._feed.now()) + 1
-            await self._feed.load_history(topic.symbol, topic.resolution, start, until, 0, requester)
+        # The bars to send are made (or read) off the event loop first: the replay's with `since`, else the latest
+        # one. What follows reads them from the feed's memory, so nothing awaits between the frames being made and
+        # the newcomer joining. Without an answer from the feed's source (a store that is down), the newcomer gets
+        # what the feed holds in memory.
+        until = int(self._feed.now()) + 1
+        start, count_back = (-(-since // 1000), 0) if since is not None else (until, 1)
+        with contextlib.suppress(FeedUnavailableError):
+            await self._feed.load_history(topic.symbol, topic.resolution, start, until, count_back, requester)
         # While the instrument trades, those already there get the forming bar with the next tick, as always: a
         # join costs O(1). Outside its session no tick sends an unchanged bar, so a changed one goes to them now.
         closed_market = not self._feed.is_trading(topic.symbol)
@@ -168,11 +180,13 @@ class Broadcaster:
         for topic in self._published.keys() - set(watched):
             del self._published[topic]
 
-    def _closed_frame(self, topic: Topic, start_ms: int) -> bytes | None:
-        # The bar's complete values, exactly as history will serve them from now on.
+    def _closed_frames(self, topic: Topic, start_ms: int, next_ms: int | None) -> bytes | None:
+        """The bars from the one last sent (`start_ms`) up to the live one (`next_ms`; None: up to now), with their
+        complete values, exactly as history will serve them from now on."""
         start = start_ms // 1000
-        closed = self._feed.history(topic.symbol, topic.resolution, start, start + 1, 0).bars
-        return update_frame(topic, closed[-1].json) if closed and closed[-1].time == start_ms else None
+        end = next_ms // 1000 if next_ms is not None else int(self._feed.now()) + 1
+        closed = self._feed.history(topic.symbol, topic.resolution, start, max(end, start + 1), 0).bars
+        return b"".join(update_frame(topic, bar.json) for bar in closed) or None
 
     async def run(self) -> None:
         """Tick every `interval` seconds on the loop's clock, without drifting, until cancelled."""

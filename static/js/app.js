@@ -18,6 +18,8 @@ const state = {
 // How far the server's clock is ahead of this browser's (ms); null until /udf/time has answered.
 const clock = { offsetMs: null };
 const MARKET_CHECK_MS = 15000;
+// How the server's descriptions mark a simulated instrument; imported ones are not marked.
+const SIMULATED = " (simulated)";
 
 function showError(message) {
   $("error").textContent = message;
@@ -71,6 +73,24 @@ function showMarket() {
   market.hidden = open !== false;
 }
 
+/** "Simulated data" only while the chart shows a simulated instrument. */
+function showSimulated(info) {
+  const simulated = info.description.endsWith(SIMULATED);
+  $("simulated").hidden = !simulated;
+  $("simulated-note").hidden = !simulated;
+}
+
+/**
+ * The resolution to chart `info` at when `wanted` is asked: itself when the instrument has it, else the finest
+ * coarser one it has (an imported instrument has its stored resolution and coarser ones), else its coarsest.
+ */
+function servedResolution(info, wanted) {
+  const served = info.supported_resolutions;
+  if (served.includes(wanted)) return wanted;
+  const coarser = served.filter((resolution) => RESOLUTIONS.indexOf(resolution) > RESOLUTIONS.indexOf(wanted));
+  return coarser.length ? coarser[0] : served[served.length - 1];
+}
+
 function applyTheme(name) {
   document.documentElement.dataset.theme = name;
   localStorage.setItem("theme", name);
@@ -96,8 +116,9 @@ async function select(symbol, resolution) {
     if (!view.shown) setStatus("idle", "no chart");
     return;
   }
+  const served = servedResolution(info, wanted.resolution);
   try {
-    Object.assign(state, { symbol: info.name, resolution: wanted.resolution, info });
+    Object.assign(state, { symbol: info.name, resolution: served, info });
     const url = new URL(location.href);
     url.searchParams.set("symbol", state.symbol);
     url.searchParams.set("resolution", state.resolution);
@@ -105,11 +126,13 @@ async function select(symbol, resolution) {
     document.title = `${state.symbol} ${state.resolution} · Trading Pro`;
     for (const button of $("resolutions").querySelectorAll("button")) {
       button.setAttribute("aria-pressed", String(button.dataset.resolution === state.resolution));
+      button.disabled = !info.supported_resolutions.includes(button.dataset.resolution);
     }
     markCurrent($("watchlist"), state.symbol);
+    showSimulated(info);
     showMarket();
     await view.show(info, state.resolution);
-    showError("");
+    showError(served === wanted.resolution ? "" : `${info.name} has no ${wanted.resolution} bars: showing ${served}`);
   } catch (error) {
     showError(explain(error, wanted.symbol));
   }

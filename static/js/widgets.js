@@ -76,10 +76,10 @@ export function setupWatchlist(body, datafeed, symbols, onPick) {
     for (const quote of quotes) {
       const row = body.querySelector(`tr[data-symbol="${CSS.escape(quote.n)}"]`);
       if (!row || quote.s !== "ok") continue;
-      const direction = quote.v.ch >= 0 ? "up" : "down";
-      row.cells[1].textContent = String(quote.v.lp);
-      row.cells[2].textContent = formatPercent(quote.v.chp);
-      row.cells[2].className = direction;
+      // An imported instrument's quote lacks what its bars cannot tell (no change before its second day).
+      row.cells[1].textContent = quote.v.lp === undefined ? "—" : String(quote.v.lp);
+      row.cells[2].textContent = quote.v.chp === undefined ? "" : formatPercent(quote.v.chp);
+      row.cells[2].className = quote.v.ch === undefined ? "" : quote.v.ch >= 0 ? "up" : "down";
     }
   }, "watchlist");
   const choose = (event) => {

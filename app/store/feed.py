@@ -1,0 +1,272 @@
+"""StoredFeed: the `MarketFeed` of a store's instruments, and the store's health.
+
+Everything served at once comes from memory: the instruments, their quotes and each topic's newest bars (`live`).
+`refresh` brings that view up to the store, in a worker thread: it opens the store once there is one (an SQLite
+file appears with the first import), polls its revision and, when it changed, reads the instruments again, their
+quotes and the topics' newest bars. The server calls it every REFRESH_INTERVAL seconds, so an import is served
+within a couple of seconds without a restart. History requests read the store in another worker thread, taking
+turns by client. While the store does not answer, those requests raise FeedUnavailableError (a 503), the health
+check names the store, and the last view keeps serving what needs no store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from app.market.aggregate import source_for
+from app.market.bars import Bar, History
+from app.market.fair_queue import FairQueue
+from app.market.feed import BarQuote, FeedUnavailableError
+from app.market.instruments import Instrument
+from app.market.resolutions import Resolution
+from app.store.base import BarStore, StoreError, StoreUnavailableError
+from app.store.live import NewestBars, Topic, Window
+from app.store.open import open_store
+from app.store.reading import END_OF_TIME, read_history
+from app.store.url import SqliteLocation, parse_store_url
+from app.store.view import NO_QUOTE, Listing, bar_columns, history, last_bar, listings, quote
+
+log = logging.getLogger(__name__)
+# Seconds between two polls of the store's revision.
+REFRESH_INTERVAL = 1.0
+# Topics whose newest bars are kept in memory (a few hundred bars each).
+NEWEST_TOPICS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    """A new view of the store, read at `revision`."""
+
+    revision: int
+    listings: dict[str, Listing]
+    quotes: dict[str, BarQuote]
+    windows: dict[Topic, Window]
+
+
+class StoredFeed:
+    """The instruments of the store that `connect` opens (None while there is none yet); implements `MarketFeed`
+    and `Component`. `depth`: how many of a topic's newest bars are kept in memory (the live stream's resume
+    reaches that far back)."""
+
+    name = "store"
+
+    def __init__(
+        self, connect: Callable[[], BarStore | None], *, clock: Callable[[], float] = time.time, depth: int = 1001
+    ) -> None:
+        self._connect = connect
+        self._clock = clock
+        self._store: BarStore | None = None
+        self._revision: int | None = None
+        self._listings: dict[str, Listing] = {}
+        self._instruments: tuple[Instrument, ...] = ()
+        self._quotes: dict[str, BarQuote] = {}
+        self._starts: dict[Resolution, int] = {}
+        self.newest = NewestBars(depth, NEWEST_TOPICS)
+        self._problem: str | None = None
+        self._updated = asyncio.Event()
+        # Polls have a thread of their own, so that a long history read never delays a new import.
+        self._poller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-poll")
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read")
+        self._turns = FairQueue(self._reader)
+
+    # Component
+
+    def problem(self) -> str | None:
+        return self._problem
+
+    # MarketFeed
+
+    @property
+    def instruments(self) -> Sequence[Instrument]:
+        return self._instruments
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        listing = self._listing(symbol)
+        return None if listing is None else listing.instrument
+
+    def has_symbol(self, ticker: str) -> bool:
+        """Whether the store holds `ticker` (any case, without an exchange), on whatever exchange."""
+        return ticker.upper() in self._listings
+
+    async def prepare(self) -> None:
+        """The first view of the store, before the server serves anyone."""
+        await self.refresh()
+
+    def now(self) -> float:
+        return self._clock()
+
+    def history_start(self, resolution: Resolution) -> int:
+        """The first stored time among the instruments served at `resolution` (now when there is none)."""
+        return self._starts.get(resolution, int(self.now()))
+
+    def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
+        """From memory: the topic's newest bars, as the last history request or change of the store left them."""
+        listing = self._listings.get(symbol.upper())
+        window = None if listing is None else self.newest.get((listing.instrument.symbol, resolution))
+        if listing is None or window is None:
+            return History((), no_data=False)
+        bars = window.between(start, end, count_back)
+        if len(bars):
+            return History((bar_columns(listing.instrument, bars),), no_data=False)
+        # No bar before `end` in memory; none at all when the window reaches back to the first stored one.
+        source = source_for(listing.series.stored, resolution)
+        first = END_OF_TIME if source is None else listing.first_times[source]
+        return History((), no_data=window.start <= first and not len(window.bars.between(-END_OF_TIME, end)))
+
+    async def load_history(
+        self,
+        symbol: str,
+        resolution: Resolution,
+        start: int,
+        end: int,
+        count_back: int,
+        requester: Hashable = None,
+    ) -> History:
+        """Bars read from the store in a worker thread, `requester` taking turns with the others; those that reach
+        the newest bar stay in memory for the live stream. Raises FeedUnavailableError while the store does not
+        answer."""
+        listing, store = self._listings.get(symbol.upper()), self._store
+        if listing is None or store is None:
+            return History((), no_data=True)
+        if self._problem is not None:
+            raise FeedUnavailableError(self.name, self._problem)
+        revision = self._revision
+        read = partial(read_history, store, listing.series, resolution, start, end, count_back)
+        try:
+            found = await self._turns.run(requester, read)
+        except StoreUnavailableError as error:
+            self._failed(error)
+            raise FeedUnavailableError(self.name, str(error)) from None
+        if found.newest and revision == self._revision:
+            self.newest.offer((listing.instrument.symbol, resolution), Window(found.start, found.bars))
+        return history(listing.instrument, found.bars, found.no_data)
+
+    def is_trading(self, symbol: str) -> bool:
+        listing = self._listings.get(symbol.upper())
+        if listing is None:
+            return False
+        hours, now = listing.instrument.hours, self.now()
+        session = hours.session_bounds(hours.trading_day(now))
+        return session is not None and session[0] <= now < session[1]
+
+    def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
+        """The topic's newest bar in memory (recorded data has no forming bar of its own)."""
+        listing = self._listings.get(symbol.upper())
+        window = None if listing is None else self.newest.get((listing.instrument.symbol, resolution))
+        return None if listing is None or window is None else last_bar(listing.instrument, window.bars)
+
+    def quote(self, symbol: str) -> BarQuote:
+        return self._quotes.get(symbol.upper(), NO_QUOTE)
+
+    # Keeping up with the store
+
+    async def refresh(self) -> None:
+        """Bring the view up to the store (reading it in a worker thread); note whether the store answers."""
+        loop = asyncio.get_running_loop()
+        try:
+            update = await loop.run_in_executor(self._poller, self._poll, self._revision, self.newest.starts())
+        except StoreError as error:
+            self._failed(error)
+            return
+        if self._problem is not None:
+            log.info("The store answers again")
+            self._problem = None
+        if update is not None:
+            self._apply(update)
+
+    async def run(self, interval: float = REFRESH_INTERVAL) -> None:
+        """Refresh every `interval` seconds until cancelled."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("Refreshing the stored instruments failed")
+            await asyncio.sleep(interval)
+
+    async def refreshed(self, revision: int) -> None:
+        """Return once the view is that of the store's `revision`."""
+        while self._revision != revision:
+            await self._updated.wait()
+
+    def close(self) -> None:
+        """Stop the worker threads and release the store's connections (blocks: call it from a thread)."""
+        self._poller.shutdown(cancel_futures=True)
+        self._reader.shutdown(cancel_futures=True)
+        if self._store is not None:
+            self._store.close()
+
+    def _poll(self, known: int | None, starts: dict[Topic, int]) -> _Update | None:
+        """In the poll thread: a new view when the store changed since revision `known`, else None."""
+        if self._store is None:
+            self._store = self._connect()
+            if self._store is None:
+                return None
+        store = self._store
+        revision = store.revision()
+        if revision == known:
+            return None
+        found = listings(store.instruments())
+        quotes = {symbol: quote(store, listing) for symbol, listing in found.items()}
+        windows = {}
+        for (symbol, resolution), start in starts.items():
+            listing = found.get(symbol)
+            if listing is not None and resolution in listing.instrument.resolutions:
+                bars = read_history(store, listing.series, resolution, start, END_OF_TIME, 0).bars
+                windows[symbol, resolution] = Window(start, bars)
+        return _Update(revision, found, quotes, windows)
+
+    def _apply(self, update: _Update) -> None:
+        self._listings = update.listings
+        self._instruments = tuple(listing.instrument for listing in update.listings.values())
+        self._quotes = update.quotes
+        self._starts = _first_times(update.listings.values())
+        self.newest.replace(update.windows)
+        self._revision = update.revision
+        updated, self._updated = self._updated, asyncio.Event()
+        updated.set()
+
+    def _failed(self, error: StoreError) -> None:
+        if self._problem is None:
+            log.warning("The store does not answer: %s (its instruments get 503 until it does)", error)
+        self._problem = str(error) or type(error).__name__
+
+    def _listing(self, symbol: str) -> Listing | None:
+        """The listing of `symbol`, any case, with or without its exchange (`NASDAQ:AAPL`)."""
+        exchange, _, ticker = symbol.upper().rpartition(":")
+        found = self._listings.get(ticker)
+        return found if found is not None and exchange in ("", found.instrument.exchange.value) else None
+
+
+def _first_times(served: Iterable[Listing]) -> dict[Resolution, int]:
+    """Per resolution, the earliest first bar among the instruments served at it (of the stored resolution that
+    serves it)."""
+    starts: dict[Resolution, int] = {}
+    for listing in served:
+        for resolution in listing.instrument.resolutions:
+            source = source_for(listing.series.stored, resolution)
+            if source is not None:
+                first = listing.first_times[source]
+                starts[resolution] = min(starts.get(resolution, first), first)
+    return starts
+
+
+def connect_existing(url: str) -> BarStore | None:
+    """The store at `url` (STORE_URL), its schema brought up to date; None while an SQLite file is not there: the
+    first import creates it, and the server starts serving it then. Raises StoreError (StoreUnavailableError while
+    the database does not answer)."""
+    location = parse_store_url(url)
+    if isinstance(location, SqliteLocation) and not location.path.exists():
+        return None
+    store = open_store(url)
+    try:
+        store.migrate()
+    except StoreError:
+        store.close()
+        raise
+    return store
