@@ -27,9 +27,9 @@ from app.market.trading_hours import day_number
 HISTORY_EPOCH = 1_409_529_600  # 2014-09-01T00:00:00Z
 # Closed bars are cached in blocks of consecutive periods: intraday at most this many period numbers but at least
 # a trading day (a 1-minute block is a day, a 60-minute one 18 days), so that a window of a few hundred bars spans
-# a few blocks however many of a day's numbers are outside its session, and a cold block is made in well under
-# the loop's 20 ms (in process, 1,500 random cold windows: the slowest 32 ms with 512, 97 ms with 1,536, the
-# same CPU in all); D/W/M this many periods.
+# a few blocks however many of a day's numbers are outside its session, and a cold block is quick to make (in
+# process, 1,500 random cold windows: the slowest 32 ms with 512, 97 ms with 1,536, the same CPU in all); D/W/M
+# this many periods.
 BLOCK_SLOTS = 512
 DAILY_BLOCK_SLOTS = 256
 # Days of intraday history beyond the minute bars' `intraday_days`: enough for a chart's first 300 bars at
