@@ -29,7 +29,7 @@ from app.store.base import (
     WriteResult,
 )
 from app.store.catalog import COLUMNS, instrument_row, stored_instruments
-from app.store.migrations import migrate_postgres
+from app.store.migrations.runner import migrate_postgres
 from app.store.pgcopy import COLUMNS as COPY_COLUMNS
 from app.store.pgcopy import copy_blocks
 from app.store.rows import checked, compare, from_records, selected

@@ -26,7 +26,7 @@ from app.store.base import (
     WriteResult,
 )
 from app.store.catalog import COLUMNS, instrument_row, stored_instruments
-from app.store.migrations import migrate_sqlite
+from app.store.migrations.runner import migrate_sqlite
 from app.store.rows import CHUNK, checked, chunks, compare, from_records, records, selected
 
 # Seconds a write waits for another process's write to commit (an import of a million bars takes about four).

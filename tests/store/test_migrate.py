@@ -15,7 +15,7 @@ from multiprocessing.synchronize import Barrier, Event
 import psycopg
 
 from app.store.base import BarStore
-from app.store.migrations import POSTGRESQL, SQLITE, postgres_migration_lock, sqlite_migration_lock
+from app.store.migrations.runner import POSTGRESQL, SQLITE, postgres_migration_lock, sqlite_migration_lock
 from app.store.open import open_store
 from app.store.url import SqliteLocation, parse_store_url
 
