@@ -155,19 +155,21 @@ class PostgresStore:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        """psycopg's errors of reaching the server (or a missing schema) as StoreUnavailableError."""
+        """psycopg's errors of a server that cannot serve the call (down, unreachable, not migrated, read-only,
+        refusing this user) as StoreUnavailableError; program errors stay what they are."""
         try:
             yield
         except PoolClosed:
             raise StoreError(f"PostgreSQL store {self._name} is closed") from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
-            why = redacted(str(error).strip())
-            raise StoreUnavailableError(f"PostgreSQL store {self._name} does not answer: {why}") from error
+            raise self._unavailable("does not answer", error) from error
         except psycopg.errors.UndefinedTable as error:
-            why = redacted(str(error).strip())
-            raise StoreUnavailableError(
-                f"PostgreSQL store {self._name} has no schema (run migrate()): {why}"
-            ) from error
+            raise self._unavailable("has no schema (run migrate())", error) from error
+        except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.InsufficientPrivilege) as error:
+            raise self._unavailable("refuses", error) from error
+
+    def _unavailable(self, what: str, error: psycopg.Error) -> StoreUnavailableError:
+        return StoreUnavailableError(f"PostgreSQL store {self._name} {what}: {redacted(str(error).strip())}")
 
 
 def _select_range(db: Connection, symbol: str, resolution: Resolution, start: int, end: int) -> BarRows:

@@ -135,6 +135,18 @@ def test_one_store_rides_out_postgres_going_down_and_coming_back(postgres_url: s
         store.close()
 
 
+def test_a_read_only_postgres_serves_reads_and_refuses_writes(postgres_store: BarStore, postgres_url: str) -> None:
+    postgres_store.put_instrument(stock_spec())
+    replica = open_store(f"{postgres_url}%20-cdefault_transaction_read_only%3Don")
+    try:
+        assert [stored.spec for stored in replica.instruments()] == [stock_spec()]
+        with pytest.raises(StoreUnavailableError, match="refuses: cannot execute INSERT in a read-only transaction"):
+            replica.put_instrument(stock_spec("OTHER"))
+    finally:
+        replica.close()
+    assert [stored.spec.symbol for stored in postgres_store.instruments()] == ["ACME"]
+
+
 def test_a_missing_sqlite_file_is_unavailable_and_reading_does_not_create_it(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'none.db'}")
     for call in ("instruments", "read_bars", "revision", "write_bars"):
