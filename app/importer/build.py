@@ -1,0 +1,115 @@
+"""Parsed files turned into the bars to store: one series per resolution, in ticks, sorted, checked.
+
+Each file has its own resolution (a command may import a symbol's minute file and its daily file together);
+files of one resolution are merged. Every problem of every file is gathered before the caller decides: one bad
+row refuses the whole import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from app.importer.decimals import Decimals, Ints
+from app.importer.layout import PRICES
+from app.importer.parse import ParsedFile
+from app.importer.problems import ImportRefusedError, Problems
+from app.importer.resolution import bar_times, detect
+from app.importer.ticks import spelled, to_ticks
+from app.importer.validate import Origin, check_bars, sort_bars
+from app.importer.zones import Ambiguous
+from app.market.resolutions import Resolution
+from app.market.trading_hours import TradingHours
+from app.store.base import BarRows, InstrumentSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """The bars of one resolution, where each came from, and how many identical repeated rows were dropped."""
+
+    resolution: Resolution
+    rows: BarRows
+    origin: Origin
+    repeats: int
+
+
+def price_places(files: list[ParsedFile]) -> int | None:
+    """The most decimals any price has (None: no rows)."""
+    places = [int(number.places.max()) for file in files if len(file) for number in file.numbers[:4]]
+    return max(places) if places else None
+
+
+def volume_places(files: list[ParsedFile]) -> int:
+    """The most decimals any volume has."""
+    return max((int(file.numbers[4].places.max()) for file in files if len(file)), default=0)
+
+
+def build(
+    files: list[ParsedFile],
+    spec: InstrumentSpec,
+    hours: TradingHours,
+    zone: ZoneInfo,
+    ambiguous: Ambiguous | None,
+    problems: Problems,
+) -> list[Series]:
+    """The series to store, finest first; problems of any row go into `problems`."""
+    parts: dict[Resolution, list[tuple[int, BarRows, Ints]]] = {}
+    for index, file in enumerate(files):
+        if not len(file) and problems:
+            # Its lines are named already; a file with no rows left has no resolution to tell.
+            continue
+        try:
+            resolution = detect(file.name, file.times)
+        except ImportRefusedError as refused:
+            problems.merge(refused.problems)
+            continue
+        times, ok = bar_times(file.name, file.lines, file.times, resolution, hours, zone, ambiguous, problems)
+        ticks = []
+        for column, number in zip(PRICES, file.numbers[:4], strict=True):
+            column_ticks, on_grid = to_ticks(number, spec.pricescale)
+            problems.add_rows(file.name, file.lines, ok & ~on_grid, _off_grid(column, number, spec.pricescale))
+            ok &= on_grid
+            ticks.append(column_ticks)
+        volumes = file.numbers[4].floats()
+        prices = (ticks[0], ticks[1], ticks[2], ticks[3])
+        ok &= check_bars(file.name, file.lines, prices, volumes, ok, _values(file.numbers), problems)
+        rows = BarRows(times[ok], ticks[0][ok], ticks[1][ok], ticks[2][ok], ticks[3][ok], volumes[ok])
+        parts.setdefault(resolution, []).append((index, rows, file.lines[ok]))
+    names = tuple(file.name for file in files)
+    series = []
+    for resolution in sorted(parts, key=lambda r: list(Resolution).index(r)):
+        found = parts[resolution]
+        merged = BarRows(
+            np.concatenate([rows.times for _, rows, _ in found]),
+            np.concatenate([rows.opens for _, rows, _ in found]),
+            np.concatenate([rows.highs for _, rows, _ in found]),
+            np.concatenate([rows.lows for _, rows, _ in found]),
+            np.concatenate([rows.closes for _, rows, _ in found]),
+            np.concatenate([rows.volumes for _, rows, _ in found]),
+        )
+        origin = Origin(
+            names,
+            np.concatenate([np.full(len(rows), index, dtype=np.int64) for index, rows, _ in found]),
+            np.concatenate([lines for _, _, lines in found]),
+        )
+        rows, origin, repeats = sort_bars(merged, origin, problems)
+        series.append(Series(resolution, rows, origin, repeats))
+    return series
+
+
+def _off_grid(column: str, number: Decimals, pricescale: int) -> Callable[[int], str]:
+    return lambda i: (
+        f"{column} {spelled(int(number.digits[i]), int(number.places[i]))} is not a multiple of the tick"
+        f" 1/{pricescale} (pricescale {pricescale})"
+    )
+
+
+def _values(numbers: tuple[Decimals, ...]) -> Callable[[int], str]:
+    """Row i's values as written, for a message."""
+    return lambda i: ", ".join(
+        f"{column} {spelled(int(number.digits[i]), int(number.places[i]))}"
+        for column, number in zip((*PRICES, "volume"), numbers, strict=True)
+    )
