@@ -1,4 +1,5 @@
-"""`trading-pro`, `python -m app` or `python trading-pro.pyz` [--host H] [--port P] [--workers N]: serve Trading Pro."""
+"""`trading-pro`, `python -m app` or `python trading-pro.pyz` [--host H] [--port P] [--workers N]: serve Trading Pro;
+with `import …` or `instruments …`, manage the stored market data instead."""
 
 from __future__ import annotations
 
@@ -78,6 +79,11 @@ def configure(args: Namespace) -> Settings:
 
 def main() -> None:
     args = parse_args()
+    if args.command is not None:
+        # Imported here: serving never loads the importer, and a data command never loads the server.
+        from app.importer.command import run
+
+        sys.exit(run(args, os.environ, sys.stdout, sys.stderr))
     if args.workers == 1:
         settings = configure(args)
         check_listen(args, settings)

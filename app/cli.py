@@ -1,6 +1,6 @@
-"""The command line that `trading-pro`, `python -m app` and the one file share: its options, and a help that
-lists every setting with its default and meaning, read from the Settings fields and config/defaults.toml (so a
-new setting shows up in the help without anyone editing it)."""
+"""The command line that `trading-pro`, `python -m app` and the one file share: its options, the `import` and
+`instruments` commands, and a help that lists every setting with its default and meaning, read from the Settings
+fields and config/defaults.toml (so a new setting shows up in the help without anyone editing it)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,16 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from app.importer.zones import input_zone
+from app.market.instruments import AssetClass
 from app.settings import DEFAULTS_FILE, Settings
 from app.workers import MAX_WORKERS
 
 _KEY = re.compile(r"^([A-Z][A-Z0-9_]*)\s*=")
+# Ticks per unit beyond this leave no room for prices: ticks must stay below 2**53.
+MAX_PRICESCALE = 10**10
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +106,96 @@ def program_name(argv0: str) -> str:
     return "python -m app" if name in ("__main__.py", "-m") else name or "trading-pro"
 
 
+def _pricescale(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {raw!r}") from None
+    if not 1 <= value <= MAX_PRICESCALE:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_PRICESCALE:,}")
+    return value
+
+
+def _zone(raw: str) -> ZoneInfo:
+    try:
+        return input_zone(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _instrument_flags(parser: argparse.ArgumentParser, *, type_required: bool) -> None:
+    """The flags that describe an instrument, shared by `import` and `instruments add`."""
+    parser.add_argument(
+        "--type",
+        choices=[kind.value for kind in AssetClass],
+        required=type_required,
+        help="what trades: sets the defaults below (import: stock for a new symbol; a stored one keeps its own)",
+    )
+    parser.add_argument("--exchange", help="exchange name shown with the symbol (default by type: NASDAQ, CRYPTO, FX)")
+    parser.add_argument(
+        "--timezone",
+        help="the exchange's IANA timezone (default by type: America/New_York, for crypto Etc/UTC)",
+    )
+    parser.add_argument(
+        "--session",
+        help="TradingView session string (default by type: 0930-1600, 1700-1700:23456 for forex, 24x7 for crypto)",
+    )
+    parser.add_argument("--description", help="the symbol's description (default: the symbol)")
+    parser.add_argument(
+        "--pricescale",
+        type=_pricescale,
+        help="ticks per unit of price (default: what the prices' decimals need; instruments add: 100, forex 100000)",
+    )
+
+
+def _data_commands(parser: argparse.ArgumentParser) -> None:
+    """The `import` and `instruments` subcommands (without one, the server runs)."""
+    commands = parser.add_subparsers(dest="command", metavar="{import,instruments}", title="data commands")
+    importing = commands.add_parser(
+        "import",
+        help="load OHLCV bars from CSV files into the store (STORE_URL)",
+        description=(
+            "Load OHLCV bars from CSV files into the store that STORE_URL names. Every file is checked before"
+            " anything is written: a bad row refuses the whole import, naming its file and line, and the store is"
+            " left as it was."
+        ),
+    )
+    importing.add_argument("files", nargs="+", metavar="FILE", help="CSV files of bars (each has its own resolution)")
+    importing.add_argument("--symbol", required=True, help="the instrument the bars belong to (created if new)")
+    _instrument_flags(importing, type_required=False)
+    importing.add_argument(
+        "--input-timezone",
+        type=_zone,
+        default=_zone("UTC"),
+        metavar="TZ",
+        help="the zone of times without an offset (default: UTC); dates are trading days whatever the zone",
+    )
+    importing.add_argument(
+        "--ambiguous",
+        choices=("earlier", "later"),
+        help="which of a local time the clocks pass twice (daylight saving ends); without it such a time is refused",
+    )
+    importing.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=".",
+        metavar="MARK",
+        help="decimal mark of the numbers, . (default) or , (then columns are separated by ; and . groups thousands)",
+    )
+    importing.add_argument(
+        "--replace", action="store_true", help="overwrite stored bars whose values differ (otherwise refused)"
+    )
+    instruments = commands.add_parser("instruments", help="add an instrument without bars, or list the stored ones")
+    actions = instruments.add_subparsers(dest="action", metavar="{add,list}", required=True)
+    adding = actions.add_parser("add", help="store an instrument with no history (for live ingest)")
+    adding.add_argument("symbol", metavar="SYMBOL")
+    _instrument_flags(adding, type_required=True)
+    actions.add_parser("list", help="print the stored instruments, their resolutions and first and last bars")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Options (`host`, `port`: str or None; `workers`: int); `--help` prints every setting and exits."""
+    """Options (`host`, `port`: str or None; `workers`: int; `command`: None to serve, or `import` or `instruments`
+    with their own); `--help` prints every setting and exits."""
     parser = argparse.ArgumentParser(
         prog=program_name(sys.argv[0]),
         description="Serve Trading Pro: the chart page, its documentation, the REST, UDF and WebSocket APIs.",
@@ -120,4 +213,5 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             f" {MAX_WORKERS}: each holds its own simulation, and past the cores more only add switching)"
         ),
     )
+    _data_commands(parser)
     return parser.parse_args(argv)
