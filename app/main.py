@@ -24,7 +24,8 @@ from app.observability.exporter import setup_metrics
 from app.schemas.ws import MAX_REPLAY_BARS
 from app.server import body_deadline
 from app.settings import Settings, SettingsError
-from app.store.feed import StoredFeed, connect_existing
+from app.store.base import StoreError
+from app.store.feed import StoredFeed, connect_existing, store_exists
 from app.web.headers import setup_headers
 from app.web.page import setup_web
 from app.ws.setup import setup_ws
@@ -34,18 +35,37 @@ log = logging.getLogger(__name__)
 
 async def _prepare_feed(app: web.Application) -> None:
     """Before the server accepts anyone: what the feed must have ready, so that serving never waits for it."""
-    await app[FEED].prepare()
+    feed = app[FEED]
+    await feed.prepare()
+    unknown = _unknown_symbols(app[SETTINGS], feed)
+    if unknown:
+        # Only with a store: its instruments were not known when the settings were checked.
+        log.warning("BAR_BROADCASTER_SYMBOLS: %s not an instrument yet (neither simulated nor stored)", unknown)
+
+
+def _unknown_symbols(settings: Settings, feed: MarketFeed) -> list[str]:
+    return [symbol for symbol in settings.bar_broadcaster_symbols if feed.instrument(symbol) is None]
 
 
 def _check_broadcaster_symbols(settings: Settings, feed: MarketFeed) -> None:
     """SettingsError naming the BAR_BROADCASTER_SYMBOLS that `feed` does not carry: the settings cannot know
-    them (the feed decides), and a symbol left out would mean live updates silently off for it."""
-    unknown = [symbol for symbol in settings.bar_broadcaster_symbols if feed.instrument(symbol) is None]
+    them (the feed decides), and a symbol left out would mean live updates silently off for it. A store's
+    instruments are known only once it is read, after start-up: with a store there, nothing is refused here."""
+    unknown = _unknown_symbols(settings, feed)
     if unknown:
         raise SettingsError(
             f"BAR_BROADCASTER_SYMBOLS={','.join(settings.bar_broadcaster_symbols)!r} is invalid: "
             f"{', '.join(unknown)} {'is not an instrument' if len(unknown) == 1 else 'are not instruments'} of the feed"
         )
+
+
+def _store_exists(url: str) -> bool:
+    """Whether there may be a store at STORE_URL; SettingsError for a URL that names none (an SQLite URL without a
+    file name, a directory)."""
+    try:
+        return store_exists(url)
+    except StoreError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _keep_up(stored: StoredFeed) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -85,7 +105,8 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
         app.cleanup_ctx.append(_keep_up(stored))
     app[FEED] = feed
     app[COMPONENTS] = components
-    _check_broadcaster_symbols(settings, app[FEED])
+    if not (components and _store_exists(settings.store_url)):
+        _check_broadcaster_symbols(settings, app[FEED])
     app.on_startup.append(_prepare_feed)
     app.on_response_prepare.append(meta.add_version_header)
     for module in (meta, datafeed, udf):

@@ -128,12 +128,17 @@ class StoredFeed:
         count_back: int,
         requester: Hashable = None,
     ) -> History:
-        """Bars read from the store in a worker thread, `requester` taking turns with the others; those that reach
-        the newest bar stay in memory for the live stream. Raises FeedUnavailableError while the store does not
-        answer."""
+        """Bars read from the store in a worker thread, `requester` taking turns with the others, unless the
+        topic's newest bars in memory hold them all; those that reach the newest bar stay in memory. Raises
+        FeedUnavailableError while the store does not answer."""
         listing, store = self._listings.get(symbol.upper()), self._store
         if listing is None or store is None:
             return History((), no_data=True)
+        held = self.newest.get((listing.instrument.symbol, resolution))
+        if held is not None and held.covers(start, end, count_back):
+            bars = held.between(start, end, count_back)
+            if len(bars):
+                return history(listing.instrument, bars, no_data=False)
         if self._problem is not None:
             raise FeedUnavailableError(self.name, self._problem)
         revision = self._revision
@@ -170,7 +175,7 @@ class StoredFeed:
         """Bring the view up to the store (reading it in a worker thread); note whether the store answers."""
         loop = asyncio.get_running_loop()
         try:
-            update = await loop.run_in_executor(self._poller, self._poll, self._revision, self.newest.starts())
+            update = await loop.run_in_executor(self._poller, self._poll, self._revision, self.newest.tails())
         except StoreError as error:
             self._failed(error)
             return
@@ -201,8 +206,9 @@ class StoredFeed:
         if self._store is not None:
             self._store.close()
 
-    def _poll(self, known: int | None, starts: dict[Topic, int]) -> _Update | None:
-        """In the poll thread: a new view when the store changed since revision `known`, else None."""
+    def _poll(self, known: int | None, tails: dict[Topic, int]) -> _Update | None:
+        """In the poll thread: a new view when the store changed since revision `known` (with the held topics'
+        bars from `tails` on), else None."""
         if self._store is None:
             self._store = self._connect()
             if self._store is None:
@@ -214,7 +220,7 @@ class StoredFeed:
         found = listings(store.instruments())
         quotes = {symbol: quote(store, listing) for symbol, listing in found.items()}
         windows = {}
-        for (symbol, resolution), start in starts.items():
+        for (symbol, resolution), start in tails.items():
             listing = found.get(symbol)
             if listing is not None and resolution in listing.instrument.resolutions:
                 bars = read_history(store, listing.series, resolution, start, END_OF_TIME, 0).bars
@@ -226,7 +232,7 @@ class StoredFeed:
         self._instruments = tuple(listing.instrument for listing in update.listings.values())
         self._quotes = update.quotes
         self._starts = _first_times(update.listings.values())
-        self.newest.replace(update.windows)
+        self.newest.refresh(update.windows)
         self._revision = update.revision
         updated, self._updated = self._updated, asyncio.Event()
         updated.set()
@@ -256,12 +262,18 @@ def _first_times(served: Iterable[Listing]) -> dict[Resolution, int]:
     return starts
 
 
+def store_exists(url: str) -> bool:
+    """Whether there may be a store at `url` (STORE_URL): a database server, or an SQLite file that exists (the
+    first import creates it). Raises StoreError for a URL of no known engine."""
+    location = parse_store_url(url)
+    return not isinstance(location, SqliteLocation) or location.path.exists()
+
+
 def connect_existing(url: str) -> BarStore | None:
     """The store at `url` (STORE_URL), its schema brought up to date; None while an SQLite file is not there: the
     first import creates it, and the server starts serving it then. Raises StoreError (StoreUnavailableError while
     the database does not answer)."""
-    location = parse_store_url(url)
-    if isinstance(location, SqliteLocation) and not location.path.exists():
+    if not store_exists(url):
         return None
     store = open_store(url)
     try:

@@ -2,8 +2,9 @@
 
 The live stream asks for bars at once, on the event loop (the latest bar, a bar that just closed, the bars of a
 resume), and a store is not read there. So a topic's newest bars are kept here: each history answer that runs up
-to the newest stored bar leaves them (`offer`), a change in the store reloads them, and the live stream reads them.
-Bars that ingest or a replay form belong here too: this is the one place a topic's newest bars live.
+to the newest stored bar leaves them (`offer`), a change in the store reloads their tail (`refresh`), the live
+stream reads them, and history requests they cover are answered from them. Bars that ingest or a replay form
+belong here too: this is the one place a topic's newest bars live.
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ class Window:
         first = int(self.bars.times.searchsorted(start))
         return self.bars[max(0, first - (count_back - len(inside))) : first + len(inside)]
 
+    def covers(self, start: int, end: int, count_back: int) -> bool:
+        """Whether `between(start, end, count_back)` holds every bar the request asks for (it may ask for none)."""
+        if start < self.start:
+            return False
+        wanted = count_back - len(self.bars.between(start, end))
+        return wanted <= 0 or int(self.bars.times.searchsorted(start)) >= wanted
+
+    def tail_start(self, period: int) -> int:
+        """Where a reload after a change of the store begins: a period (`period` seconds) before the newest bar,
+        so that the newest bar and a weekly or monthly bar whose first day moved earlier are read again."""
+        return max(self.start, int(self.bars.times[-1]) - period) if len(self.bars) else self.start
+
+    def merged(self, fresher: Window) -> Window:
+        """This window with its bars from `fresher.start` on replaced by `fresher`'s."""
+        if fresher.start <= self.start:
+            return fresher
+        return Window(self.start, TickColumns.concat((self.bars.between(self.start, fresher.start), fresher.bars)))
+
 
 class NewestBars:
     """The newest bars of up to `topics` topics (the least recently used go first), at most `depth` bars each."""
@@ -49,12 +68,9 @@ class NewestBars:
         return window
 
     def offer(self, topic: Topic, window: Window) -> None:
-        """Keep `window` (as fresh as what is held) unless the topic's window already reaches further back."""
+        """Take `window`, just read, for the bars from its start on."""
         held = self._windows.get(topic)
-        if held is None or window.start < held.start:
-            self.put(topic, window)
-        else:
-            self._windows.move_to_end(topic)
+        self.put(topic, window if held is None else held.merged(window))
 
     def put(self, topic: Topic, window: Window) -> None:
         """Hold `window` for `topic`, cut to its newest `depth` bars."""
@@ -66,12 +82,15 @@ class NewestBars:
         while len(self._windows) > self._topics:
             self._windows.popitem(last=False)
 
-    def starts(self) -> dict[Topic, int]:
-        """Each held topic and where its window starts, least recently used first."""
-        return {topic: window.start for topic, window in self._windows.items()}
+    def tails(self) -> dict[Topic, int]:
+        """Each held topic and where a reload of its window begins (`Window.tail_start`)."""
+        return {topic: window.tail_start(topic[1].seconds) for topic, window in self._windows.items()}
 
-    def replace(self, windows: dict[Topic, Window]) -> None:
-        """Hold exactly `windows` (reloaded after the store changed), in their order."""
-        self._windows.clear()
-        for topic, window in windows.items():
-            self.put(topic, window)
+    def refresh(self, tails: dict[Topic, Window]) -> None:
+        """After a change of the store: each topic of `tails` with its tail reloaded; the others go (their
+        instrument or resolution is no longer served)."""
+        held = self._windows
+        self._windows = OrderedDict()
+        for topic, tail in tails.items():
+            window = held.get(topic)
+            self.put(topic, tail if window is None else window.merged(tail))

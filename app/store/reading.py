@@ -91,9 +91,10 @@ def _last_before(
     `lo` starts a period of `target`, so the bars made of rows before it hold whole periods, except perhaps the
     earliest of them, whose first rows may not be read yet: it counts only once the rows run out."""
     rows = TickColumns.empty()
-    # About the rows `count` bars hold (a trading day of minutes counts as 24 hours: more than a stock needs).
+    # About the rows `count` bars hold, and the partial bar before them (a trading day of minutes counts as 24 hours:
+    # more than a stock needs).
     per_bar = max(1, target.seconds // source.seconds)
-    ask, cursor, exhausted = min(max(_FIRST_ASK, count * per_bar), _MOST_ASKED), lo, False
+    ask, cursor, exhausted = min(max(_FIRST_ASK, (count + 1) * per_bar), _MOST_ASKED), lo, False
     while True:
         made = TickColumns.concat((aggregate(series.hours, source, target, rows), known))
         whole = made if exhausted or not len(rows) else made[1:]
