@@ -113,8 +113,9 @@ class JsonErrorHandler(RequestHandler):
             status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
             detail = "Unsupported Content-Encoding: send the body as it is, or gzip or deflate it"
         else:
-            # A parser's message quotes the offending bytes on the lines after the first.
-            detail = f"{HTTPStatus(status).phrase}: {message.splitlines()[0] if message else 'malformed request'}"
+            # A parser's message quotes the offending bytes on the lines after the first ("Invalid header token:").
+            reason = message.splitlines()[0].rstrip(": ") if message else "malformed request"
+            detail = f"{HTTPStatus(status).phrase}: {reason}"
         if status < 500:
             # TLS or other non-HTTP bytes on the port (BadHttpMethod) are the internet's background noise.
             level = logging.DEBUG if isinstance(exc, BadHttpMethod) else logging.WARNING
