@@ -25,7 +25,8 @@ from app.schemas.ws import MAX_REPLAY_BARS
 from app.server import body_deadline
 from app.settings import Settings, SettingsError
 from app.store.base import StoreError
-from app.store.feed import StoredFeed, connect_existing, store_exists
+from app.store.feed import StoredFeed
+from app.store.lazy import connect_existing, store_exists
 from app.web.headers import setup_headers
 from app.web.page import setup_web
 from app.ws.setup import setup_ws

@@ -27,9 +27,7 @@ from app.market.instruments import Instrument
 from app.market.resolutions import Resolution
 from app.store.base import BarStore, StoreError, StoreUnavailableError
 from app.store.live import NewestBars, Topic, Window
-from app.store.open import open_store
 from app.store.reading import END_OF_TIME, read_history
-from app.store.url import SqliteLocation, parse_store_url
 from app.store.view import NO_QUOTE, Listing, bar_columns, history, last_bar, listings, quote
 
 log = logging.getLogger(__name__)
@@ -107,7 +105,7 @@ class StoredFeed:
 
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
         """From memory: the topic's newest bars, as the last history request or change of the store left them."""
-        listing = self._listings.get(symbol.upper())
+        listing = self._listing(symbol)
         window = None if listing is None else self.newest.get((listing.instrument.symbol, resolution))
         if listing is None or window is None:
             return History((), no_data=False)
@@ -131,7 +129,7 @@ class StoredFeed:
         """Bars read from the store in a worker thread, `requester` taking turns with the others, unless the
         topic's newest bars in memory hold them all; those that reach the newest bar stay in memory. Raises
         FeedUnavailableError while the store does not answer."""
-        listing, store = self._listings.get(symbol.upper()), self._store
+        listing, store = self._listing(symbol), self._store
         if listing is None or store is None:
             return History((), no_data=True)
         held = self.newest.get((listing.instrument.symbol, resolution))
@@ -153,7 +151,7 @@ class StoredFeed:
         return history(listing.instrument, found.bars, found.no_data)
 
     def is_trading(self, symbol: str) -> bool:
-        listing = self._listings.get(symbol.upper())
+        listing = self._listing(symbol)
         if listing is None:
             return False
         hours, now = listing.instrument.hours, self.now()
@@ -162,12 +160,14 @@ class StoredFeed:
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         """The topic's newest bar in memory (recorded data has no forming bar of its own)."""
-        listing = self._listings.get(symbol.upper())
+        listing = self._listing(symbol)
         window = None if listing is None else self.newest.get((listing.instrument.symbol, resolution))
         return None if listing is None or window is None else last_bar(listing.instrument, window.bars)
 
     def quote(self, symbol: str) -> BarQuote:
-        return self._quotes.get(symbol.upper(), NO_QUOTE)
+        """From memory: the quote made of the newest days when the store last changed."""
+        listing = self._listing(symbol)
+        return NO_QUOTE if listing is None else self._quotes.get(listing.instrument.symbol, NO_QUOTE)
 
     # Keeping up with the store
 
@@ -260,25 +260,3 @@ def _first_times(served: Iterable[Listing]) -> dict[Resolution, int]:
                 first = listing.first_times[source]
                 starts[resolution] = min(starts.get(resolution, first), first)
     return starts
-
-
-def store_exists(url: str) -> bool:
-    """Whether there may be a store at `url` (STORE_URL): a database server, or an SQLite file that exists (the
-    first import creates it). Raises StoreError for a URL of no known engine."""
-    location = parse_store_url(url)
-    return not isinstance(location, SqliteLocation) or location.path.exists()
-
-
-def connect_existing(url: str) -> BarStore | None:
-    """The store at `url` (STORE_URL), its schema brought up to date; None while an SQLite file is not there: the
-    first import creates it, and the server starts serving it then. Raises StoreError (StoreUnavailableError while
-    the database does not answer)."""
-    if not store_exists(url):
-        return None
-    store = open_store(url)
-    try:
-        store.migrate()
-    except StoreError:
-        store.close()
-        raise
-    return store
