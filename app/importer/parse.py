@@ -56,14 +56,17 @@ def parse_file(
         numbers = [read_decimals(fields[:, first_price + i], decimal_comma) for i in range(5)]
         bad = times.bad | np.logical_or.reduce([number.bad for number in numbers]) | long
         problems.add_rows(name, block.lines, bad & ~long, _describe(fields, times, numbers, first_price))
-        keep = ~bad
-        parts.append((block.lines[keep], _take_times(times, keep), [_take(number, keep) for number in numbers]))
+        if bad.any():
+            keep = ~bad
+            parts.append((block.lines[keep], times.take(keep), [_take(number, keep) for number in numbers]))
+        else:
+            parts.append((block.lines, times, numbers))
     assert layout is not None  # read_blocks refuses a file without a first line
     return ParsedFile(
         name,
         layout,
         np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, dtype=np.int64),
-        _join_times([part[1] for part in parts]),
+        Times.join([part[1] for part in parts]),
         tuple(_join([part[2][i] for part in parts]) for i in range(5)),
     )
 
@@ -89,10 +92,6 @@ def _take(number: Decimals, keep: npt.NDArray[np.bool_]) -> Decimals:
     return Decimals(number.digits[keep], number.places[keep], number.bad[keep])
 
 
-def _take_times(times: Times, keep: npt.NDArray[np.bool_]) -> Times:
-    return Times(times.seconds[keep], times.kinds[keep], times.bad[keep], {})
-
-
 def _join(parts: list[Decimals]) -> Decimals:
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
@@ -101,15 +100,4 @@ def _join(parts: list[Decimals]) -> Decimals:
         np.concatenate([part.digits for part in parts]),
         np.concatenate([part.places for part in parts]),
         np.concatenate([part.bad for part in parts]),
-    )
-
-
-def _join_times(parts: list[Times]) -> Times:
-    if not parts:
-        return Times(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.bool_), {})
-    return Times(
-        np.concatenate([part.seconds for part in parts]),
-        np.concatenate([part.kinds for part in parts]),
-        np.concatenate([part.bad for part in parts]),
-        {},
     )

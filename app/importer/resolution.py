@@ -91,7 +91,7 @@ def bar_times(
 def _dated(
     name: str, lines: Ints, times: Times, resolution: Resolution, hours: TradingHours, problems: Problems
 ) -> tuple[Ints, Mask]:
-    seconds = times.seconds
+    seconds = times.walls
     ok = seconds % DAY == 0
     problems.add_rows(
         name,
@@ -113,9 +113,13 @@ def _dated(
 
 
 def _spelled(times: Times, i: int) -> str:
-    """How row i's time reads: UTC for aware and unix times, the wall clock for naive ones."""
-    text = format_time(int(times.seconds[i]))
-    return text.removesuffix(" UTC") if times.kinds[i] == Kind.NAIVE else text
+    """How row i's time reads: the wall clock of a naive time, an aware one's with its offset, else UTC."""
+    offset = int(times.offsets[i])
+    if times.kinds[i] == Kind.NAIVE or offset:
+        wall = format_time(int(times.walls[i]), clock=True).removesuffix(" UTC")
+        sign, minutes = "+" if offset >= 0 else "-", abs(offset) // 60
+        return f"{wall}{sign}{minutes // 60:02d}:{minutes % 60:02d}" if offset else wall
+    return format_time(int(times.seconds[i]))
 
 
 def _intraday(

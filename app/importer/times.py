@@ -7,7 +7,8 @@ beside an `HH:MM[:SS]` column (MetaTrader), and unix times by their digits: 10 s
 
 - DATE: a date alone, a trading day; its value is 00:00 UTC of that date, whatever the input timezone;
 - NAIVE: a date-time without offset; its value is the wall clock read as if UTC (the caller applies the zone);
-- AWARE: a date-time with `Z` or an offset, and UNIX: unix time; both are UTC seconds.
+- AWARE: a date-time with `Z` or an offset, and UNIX: unix time; both are UTC seconds. An aware time keeps its
+  offset too, so that its wall clock is known: `2024-01-02 00:00:00-05:00` (yfinance's daily rows) is a date.
 
 The common fixed-width spellings are read as a byte matrix; anything else is tried with `datetime.fromisoformat`
 one field at a time, and what that refuses is bad. A time with a fraction of a second is bad too: bars start on
@@ -46,12 +47,38 @@ class Kind(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Times:
-    """A column of times: `seconds` (see Kind for what they count), `kinds`, and `bad` rows with the reason."""
+    """A column of times: `seconds` (see Kind for what they count), `kinds`, the UTC offsets aware times were
+    written with (seconds east of UTC, 0 for the others), and `bad` rows with the reason."""
 
     seconds: Ints
     kinds: npt.NDArray[np.int8]
+    offsets: Ints
     bad: Mask
     reasons: dict[int, str]
+
+    @property
+    def walls(self) -> Ints:
+        """Each time's wall clock as written, read as if UTC (a date's 00:00, a naive time itself)."""
+        walls: Ints = self.seconds + self.offsets
+        return walls
+
+    def take(self, rows: Mask) -> Times:
+        """The times of `rows` (reasons are left behind: they belong to bad rows)."""
+        return Times(self.seconds[rows], self.kinds[rows], self.offsets[rows], self.bad[rows], {})
+
+    @staticmethod
+    def join(parts: list[Times]) -> Times:
+        """The columns one after the other."""
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return Times(empty, np.zeros(0, dtype=np.int8), empty, np.zeros(0, dtype=np.bool_), {})
+        return Times(
+            np.concatenate([part.seconds for part in parts]),
+            np.concatenate([part.kinds for part in parts]),
+            np.concatenate([part.offsets for part in parts]),
+            np.concatenate([part.bad for part in parts]),
+            {},
+        )
 
 
 def _digits(chars: Chars, positions: range | list[int]) -> tuple[Ints, Mask]:
@@ -114,8 +141,9 @@ def _dates(chars: Chars) -> tuple[Ints, Mask]:
 def read_times(fields: Fields, clocks: Fields | None = None) -> Times:
     """Read a column of times, or of dates with `clocks` (`HH:MM[:SS]`, MetaTrader's second column) beside."""
     n = len(fields)
-    chars, length = characters(fields, 20)
+    chars, length = characters(fields, 28)
     seconds = np.zeros(n, dtype=np.int64)
+    offsets = np.zeros(n, dtype=np.int64)
     kinds = np.full(n, Kind.NAIVE, dtype=np.int8)
     done = np.zeros(n, dtype=np.bool_)
     if clocks is not None:
@@ -125,16 +153,18 @@ def read_times(fields: Fields, clocks: Fields | None = None) -> Times:
         full = clock_length == 8
         done = dated & (length == 10) & np.where(full, secs_ok, minutes_ok & (clock_length == 5))
         seconds = days * DAY + minutes + np.where(full, secs, 0)
-        return _finish(fields, clocks, seconds, kinds, done)
+        return _finish(fields, clocks, seconds, kinds, offsets, done)
     if (chars[4] == ord("-")).any() or (chars[4] == ord(".")).any() or (chars[4] == ord("/")).any():
-        _read_iso(chars, length, seconds, kinds, done)
+        _read_iso(chars, length, seconds, kinds, offsets, done)
     if not done.all():
         _read_unix(chars, length, seconds, kinds, done)
-    return _finish(fields, None, seconds, kinds, done)
+    return _finish(fields, None, seconds, kinds, offsets, done)
 
 
-def _read_iso(chars: Chars, length: Ints, seconds: Ints, kinds: npt.NDArray[np.int8], done: Mask) -> None:
-    """Fill in the fields that are an ISO date, or date and time (naive or with Z)."""
+def _read_iso(
+    chars: Chars, length: Ints, seconds: Ints, kinds: npt.NDArray[np.int8], offsets: Ints, done: Mask
+) -> None:
+    """Fill in the fields that are an ISO date, or date and time (naive, with Z, or with a ±HH:MM offset)."""
     days, dated = _dates(chars)
     date_only = dated & (length == 10)
     kinds[date_only] = Kind.DATE
@@ -145,10 +175,16 @@ def _read_iso(chars: Chars, length: Ints, seconds: Ints, kinds: npt.NDArray[np.i
     start = days * DAY + minutes
     for end, ok, value in ((16, minutes_ok, start), (19, secs_ok, start + secs)):
         naive = joined & ok & (length == end)
-        aware = joined & ok & (length == end + 1) & (chars[end] == ord("Z"))
-        for rows, kind in ((naive, Kind.NAIVE), (aware, Kind.AWARE)):
+        zulu = joined & ok & (length == end + 1) & (chars[end] == ord("Z"))
+        sign = np.where(chars[end] == ord("-"), -1, 1)
+        offset, offset_ok = _clock(chars, end + 1)[:2]
+        offset_ok &= (chars[end] == ord("+")) | (chars[end] == ord("-"))
+        shifted = joined & ok & (length == end + 6) & offset_ok
+        offset = sign * offset
+        for rows, kind, shift in ((naive, Kind.NAIVE, 0), (zulu, Kind.AWARE, 0), (shifted, Kind.AWARE, offset)):
             kinds[rows] = kind
-            seconds[rows] = value[rows]
+            seconds[rows] = (value - shift)[rows]
+            offsets[rows] = (np.zeros_like(value) + shift)[rows]
             done |= rows
 
 
@@ -168,7 +204,9 @@ def _read_unix(chars: Chars, length: Ints, seconds: Ints, kinds: npt.NDArray[np.
             done |= rows
 
 
-def _finish(fields: Fields, clocks: Fields | None, seconds: Ints, kinds: npt.NDArray[np.int8], done: Mask) -> Times:
+def _finish(
+    fields: Fields, clocks: Fields | None, seconds: Ints, kinds: npt.NDArray[np.int8], offsets: Ints, done: Mask
+) -> Times:
     """Read the rows the byte matrix could not, one at a time."""
     bad = np.zeros(len(fields), dtype=np.bool_)
     reasons: dict[int, str] = {}
@@ -181,12 +219,12 @@ def _finish(fields: Fields, clocks: Fields | None, seconds: Ints, kinds: npt.NDA
             bad[row] = True
             reasons[int(row)] = read
         else:
-            kinds[row], seconds[row] = read
-    return Times(seconds, kinds, bad, reasons)
+            kinds[row], seconds[row], offsets[row] = read
+    return Times(seconds, kinds, offsets, bad, reasons)
 
 
-def read_time(text: str) -> tuple[Kind, int] | str:
-    """One time as (kind, seconds), or why it cannot be read."""
+def read_time(text: str) -> tuple[Kind, int, int] | str:
+    """One time as (kind, seconds, its UTC offset in seconds), or why it cannot be read."""
     if text.isdigit():
         unit = _UNIX_DIGITS.get(len(text))
         if unit is None:
@@ -195,7 +233,7 @@ def read_time(text: str) -> tuple[Kind, int] | str:
             return f"time {text!r} has a fraction of a second (bars start on whole seconds)"
         if int(text) // unit >= _END:
             return f"time {text!r} is after the year {LAST_YEAR}"
-        return Kind.UNIX, int(text) // unit
+        return Kind.UNIX, int(text) // unit, 0
     spelled = text
     if len(text) >= 10 and text[4] in "./" and text[7] == text[4]:
         spelled = f"{text[:4]}-{text[5:7]}-{text[8:]}"
@@ -207,10 +245,11 @@ def read_time(text: str) -> tuple[Kind, int] | str:
         return f"time {text!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}"
     if moment.microsecond:
         return f"time {text!r} has a fraction of a second (bars start on whole seconds)"
-    if moment.tzinfo is not None:
-        return Kind.AWARE, int(moment.timestamp())
+    offset = moment.utcoffset()
+    if offset is not None:
+        return Kind.AWARE, int(moment.timestamp()), int(offset.total_seconds())
     seconds = int((moment - _EPOCH).total_seconds())
-    return (Kind.DATE if len(spelled) == 10 else Kind.NAIVE), seconds
+    return (Kind.DATE if len(spelled) == 10 else Kind.NAIVE), seconds, 0
 
 
 def format_time(seconds: int, clock: bool = False) -> str:

@@ -151,3 +151,16 @@ def test_files_of_several_resolutions_import_together(store: BarStore, write: Wr
     (instrument,) = store.instruments()
     assert instrument.resolutions == (Resolution.M1, Resolution.DAY)
     assert instrument.spans[Resolution.M1] == (utc("2024-01-02 14:30"), utc("2024-01-02 14:34"))
+
+
+def test_daily_rows_at_local_midnight_with_their_offset_are_dates(store: BarStore, write: Write) -> None:
+    # yfinance writes daily rows as the exchange's midnight with its offset, which daylight saving changes.
+    days = ["2024-03-08 00:00:00-05:00", "2024-03-11 00:00:00-04:00", "2024-03-12 00:00:00-04:00"]
+    run_import(store, write(rows(*days)))
+    assert stored(store, Resolution.DAY).times.tolist() == [utc("2024-03-08"), utc("2024-03-11"), utc("2024-03-12")]
+
+
+def test_an_aware_time_that_is_not_midnight_is_not_a_date(store: BarStore, write: Write) -> None:
+    days = ("2024-03-11 00:00:00-04:00", "2024-03-12 00:00:00-04:00", "2024-03-13 00:00:00-04:00")
+    path = write(rows(*days, "2024-03-14 09:30:00-04:00", "2024-03-15 00:00:00-04:00"))
+    assert "bars.csv line 5: 2024-03-14 09:30-04:00 is not a date: the rows are daily bars" in refused(store, path)

@@ -21,6 +21,14 @@ def read(*texts: str) -> list[tuple[Kind, int] | str]:
     ]
 
 
+def test_the_byte_matrix_and_the_single_field_reader_agree() -> None:
+    texts = ["2024-01-02", "2024-01-02 14:30", "2024-01-02T14:30:15Z", "2024-01-02T14:30:00-05:00", "1704205800000"]
+    times = read_times(np.array([text.encode() for text in texts]))
+    assert [(Kind(k), int(s), int(o)) for k, s, o in zip(times.kinds, times.seconds, times.offsets, strict=True)] == [
+        read_time(text) for text in texts
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "moment"),
     [
@@ -89,5 +97,13 @@ def test_dates_that_do_not_exist_are_bad() -> None:
 
 
 def test_one_field_alone() -> None:
-    assert read_time("2024-01-02") == (Kind.DATE, utc("2024-01-02"))
+    assert read_time("2024-01-02") == (Kind.DATE, utc("2024-01-02"), 0)
     assert read_time("20240102").startswith("unix time '20240102' has 8 digits")  # type: ignore[union-attr]
+
+
+def test_an_aware_time_keeps_its_offset() -> None:
+    times = read_times(np.array([b"2024-01-02 00:00:00-05:00", b"2024-07-01T09:30+02:00", b"2024-01-02T14:30:00Z"]))
+    assert times.seconds.tolist() == [utc("2024-01-02 05:00"), utc("2024-07-01 07:30"), utc("2024-01-02 14:30")]
+    assert times.offsets.tolist() == [-5 * 3600, 2 * 3600, 0]
+    assert times.walls.tolist() == [utc("2024-01-02"), utc("2024-07-01 09:30"), utc("2024-01-02 14:30")]
+    assert read_time("2024-01-02T00:00:00+05:30") == (Kind.AWARE, utc("2024-01-01 18:30"), 19_800)
