@@ -228,11 +228,16 @@ class StoredFeed:
         return _Update(revision, found, quotes, windows)
 
     def _apply(self, update: _Update) -> None:
+        regridded = {
+            symbol
+            for symbol, listing in update.listings.items()
+            if symbol in self._listings and self._listings[symbol].instrument.hours is not listing.instrument.hours
+        }
+        self.newest.refresh(update.windows, regridded)
         self._listings = update.listings
         self._instruments = tuple(listing.instrument for listing in update.listings.values())
         self._quotes = update.quotes
         self._starts = _first_times(update.listings.values())
-        self.newest.refresh(update.windows)
         self._revision = update.revision
         updated, self._updated = self._updated, asyncio.Event()
         updated.set()

@@ -86,11 +86,12 @@ class NewestBars:
         """Each held topic and where a reload of its window begins (`Window.tail_start`)."""
         return {topic: window.tail_start(topic[1].seconds) for topic, window in self._windows.items()}
 
-    def refresh(self, tails: dict[Topic, Window]) -> None:
+    def refresh(self, tails: dict[Topic, Window], regridded: set[str]) -> None:
         """After a change of the store: each topic of `tails` with its tail reloaded; the others go (their
-        instrument or resolution is no longer served)."""
+        instrument or resolution is no longer served). The older bars of `regridded` symbols (whose session or
+        timezone changed) go too: they were made on another grid."""
         held = self._windows
         self._windows = OrderedDict()
         for topic, tail in tails.items():
-            window = held.get(topic)
+            window = None if topic[0] in regridded else held.get(topic)
             self.put(topic, tail if window is None else window.merged(tail))

@@ -53,6 +53,11 @@ def test_newest_bars_keep_a_bounded_depth_and_number_of_topics() -> None:
     newest.offer(("C", Resolution.M1), Window(0, bars(0)))
     # B was used least recently.
     assert newest.get(("B", Resolution.M1)) is None
-    newest.refresh({("C", Resolution.M1): Window(0, bars(0, 60))})
+    newest.refresh({("C", Resolution.M1): Window(0, bars(0, 60))}, set())
     assert newest.get(("A", Resolution.M1)) is None
     assert set(newest.tails()) == {("C", Resolution.M1)}
+    # A symbol whose session changed keeps only its reloaded tail.
+    newest.refresh({("C", Resolution.M1): Window(60, bars(60, close=5))}, {"C"})
+    held = newest.get(("C", Resolution.M1))
+    assert held is not None
+    assert (held.start, held.bars.times.tolist(), held.bars.closes.tolist()) == (60, [60], [5])
