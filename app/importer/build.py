@@ -76,20 +76,14 @@ def build(
         volumes = file.numbers[4].floats()
         prices = (ticks[0], ticks[1], ticks[2], ticks[3])
         ok &= check_bars(file.name, file.lines, prices, volumes, ok, _values(file.numbers), problems)
-        rows = BarRows(times[ok], ticks[0][ok], ticks[1][ok], ticks[2][ok], ticks[3][ok], volumes[ok])
-        parts.setdefault(resolution, []).append((index, rows, file.lines[ok]))
+        keep = slice(None) if ok.all() else ok
+        rows = BarRows(times[keep], ticks[0][keep], ticks[1][keep], ticks[2][keep], ticks[3][keep], volumes[keep])
+        parts.setdefault(resolution, []).append((index, rows, file.lines[keep]))
     names = tuple(file.name for file in files)
     series = []
     for resolution in sorted(parts, key=lambda r: list(Resolution).index(r)):
         found = parts[resolution]
-        merged = BarRows(
-            np.concatenate([rows.times for _, rows, _ in found]),
-            np.concatenate([rows.opens for _, rows, _ in found]),
-            np.concatenate([rows.highs for _, rows, _ in found]),
-            np.concatenate([rows.lows for _, rows, _ in found]),
-            np.concatenate([rows.closes for _, rows, _ in found]),
-            np.concatenate([rows.volumes for _, rows, _ in found]),
-        )
+        merged = _concatenated([rows for _, rows, _ in found])
         origin = Origin(
             names,
             np.concatenate([np.full(len(rows), index, dtype=np.int64) for index, rows, _ in found]),
@@ -98,6 +92,20 @@ def build(
         rows, origin, repeats = sort_bars(merged, origin, problems)
         series.append(Series(resolution, rows, origin, repeats))
     return series
+
+
+def _concatenated(parts: list[BarRows]) -> BarRows:
+    """The rows of `parts` one after the other (the one part itself when there is one)."""
+    if len(parts) == 1:
+        return parts[0]
+    return BarRows(
+        np.concatenate([rows.times for rows in parts]),
+        np.concatenate([rows.opens for rows in parts]),
+        np.concatenate([rows.highs for rows in parts]),
+        np.concatenate([rows.lows for rows in parts]),
+        np.concatenate([rows.closes for rows in parts]),
+        np.concatenate([rows.volumes for rows in parts]),
+    )
 
 
 def _off_grid(column: str, number: Decimals, pricescale: int) -> Callable[[int], str]:

@@ -20,21 +20,27 @@ from app.store.open import open_store
 def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     """Run the `import` or `instruments` command that `args` (app.cli's parse_args) names against STORE_URL's
     store; the exit status: 0 done, 1 refused (the reason on `err`, nothing written)."""
+    if args.command == "import":
+        failed = "Nothing was imported"
+    else:
+        failed = "Nothing was added" if args.action == "add" else "Cannot list the instruments"
     try:
         settings = load_settings(environ)
     except SettingsError as error:
         print(f"Configuration error: {error}", file=err)
         return 1
-    action = "imported" if args.command == "import" else "added" if args.action == "add" else "listed"
     try:
+        # The flags first: a bad one is said before the store is opened (or created).
+        request = _request(args) if args.command == "import" else None
+        symbol = symbol_of(args.symbol) if request is None and args.action == "add" else None
         store = open_store(settings.store_url)
         try:
             store.migrate()
-            if args.command == "import":
-                for line in import_files(_request(args), store, err).summary():
+            if request is not None:
+                for line in import_files(request, store, err).summary():
                     print(line, file=out)
-            elif args.action == "add":
-                add_instrument(symbol_of(args.symbol), _flags(args), store, out)
+            elif symbol is not None:
+                add_instrument(symbol, _flags(args), store, out)
             else:
                 list_instruments(store, out)
         finally:
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: 
         print(refused, file=err)
         return 1
     except (InstrumentError, StoreError) as error:
-        print(f"Nothing was {action}: {error}", file=err)
+        print(f"{failed}: {error}", file=err)
         return 1
     return 0
 

@@ -1,7 +1,7 @@
 """An import: read, check, then write, or refuse whole.
 
-Every file is read and checked before anything is written; a refusal names the problems (file and line) on stderr
-and exits with status 1, the store as it was. The bars of one resolution are written in one transaction; when an
+Every file is read and checked before anything is written; a refusal names the problems (file and line), and the
+store is left as it was. The bars of one resolution are written in one transaction; when an
 import holds several resolutions of a stored instrument, existing bars are compared first, so that a conflict in
 the second cannot follow a write of the first.
 """
