@@ -26,6 +26,8 @@ MAX_DIGITS = 18
 _ZERO, _POINT, _COMMA, _MINUS = ord("0"), ord("."), ord(","), ord("-")
 # With a decimal comma, points group thousands: 1.234.567,89 (groups of three, or no grouping at all).
 _POWERS = 10 ** np.arange(MAX_DIGITS + 1, dtype=np.int64)
+# Fields measured to guess a column's width.
+_SAMPLE = 64
 # Integers a double holds exactly.
 _EXACT = 2**53
 _GROUPED = re.compile(r"[-+]?(\d{1,3}(\.\d{3})+|\d*)(,\d*)?")
@@ -48,19 +50,29 @@ class Decimals:
         return floats
 
 
-def characters(fields: Fields, width: int = 1) -> tuple[npt.NDArray[np.uint8], Ints]:
-    """`fields` as byte codes, character by character, and each field's length: row j holds every field's j-th
-    byte (0 past a field's end), as many rows as the longest field has bytes, at least `width`. Row by row, each
-    step of a parse is one operation on a contiguous vector of the whole column."""
-    longest = max(int(np.char.str_len(fields).max(initial=0)), width)
-    matrix = fields.astype(f"S{longest}").view(np.uint8).reshape(len(fields), longest)
-    chars = np.ascontiguousarray(matrix.T)
-    return chars, _count(chars != 0).astype(np.int64)
+def characters(fields: Fields, width: int = 1) -> npt.NDArray[np.uint8]:
+    """`fields` as byte codes, character by character: row j holds every field's j-th byte (0 past a field's
+    end), as many rows as the longest field has bytes, at least `width`. Row by row, each step of a parse is one
+    operation on a contiguous vector of the whole column."""
+    # The longest field: the longest of the first few, then one more byte while any field has one there (a field
+    # has no NUL inside, so byte k of some field is set exactly when a field is longer than k). Cheaper than
+    # measuring every field.
+    matrix = fields[:, None].view(np.uint8)
+    longest = int(np.char.str_len(fields[:_SAMPLE]).max(initial=0))
+    while longest < matrix.shape[1] and matrix[:, longest].any():
+        longest += 1
+    longest = max(longest, width)
+    return np.ascontiguousarray(fields.astype(f"S{longest}").view(np.uint8).reshape(len(fields), longest).T)
+
+
+def lengths(chars: npt.NDArray[np.uint8]) -> Ints:
+    """Each field's length, from its characters (`characters`)."""
+    return _count(chars != 0).astype(np.int64)
 
 
 def read_decimals(fields: Fields, comma: bool = False) -> Decimals:
     """Read a column of decimal numbers (see the module's docstring); `comma`: `,` is the decimal mark."""
-    chars, _ = characters(fields)
+    chars = characters(fields)
     values = chars - np.uint8(_ZERO)
     digit = values < 10
     mark = chars == (_COMMA if comma else _POINT)

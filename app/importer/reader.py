@@ -94,15 +94,7 @@ def _header(name: str, data: bytes, line: int, decimal_comma: bool) -> tuple[Lay
 
 def _block(name: str, data: bytes, first: int, layout: Layout, problems: Problems) -> Block:
     """The fields of `data`'s lines (the first is line `first`); a block loadtxt refuses is split by `csv`."""
-    if not data:
-        return Block(np.zeros(0, dtype=np.int64), np.zeros((0, len(layout.columns)), dtype=f"S{WIDTH}"))
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == ord("\n"))
-    if len(ends) == 0 or ends[-1] != len(data) - 1:
-        ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts - (buffer[np.maximum(ends - 1, 0)] == ord("\r")) * (ends > starts)
-    lines = first + np.flatnonzero(lengths > 0).astype(np.int64)
+    lines = _data_lines(data, first)
     if len(lines) == 0:
         return Block(lines, np.zeros((0, len(layout.columns)), dtype=f"S{WIDTH}"))
     try:
@@ -121,6 +113,22 @@ def _block(name: str, data: bytes, first: int, layout: Layout, problems: Problem
     if len(fields) != len(lines):
         return _split(name, data, first, layout, problems)
     return Block(lines, fields)
+
+
+def _data_lines(data: bytes, first: int) -> Ints:
+    """The numbers of `data`'s non-empty lines (the lines loadtxt makes rows of), the first being line `first`."""
+    if not data:
+        return np.zeros(0, dtype=np.int64)
+    if not data.startswith((b"\n", b"\r\n")) and b"\n\n" not in data and b"\n\r\n" not in data:
+        return first + np.arange(data.count(b"\n") + (not data.endswith(b"\n")), dtype=np.int64)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == ord("\n"))
+    if len(ends) == 0 or ends[-1] != len(data) - 1:
+        ends = np.append(ends, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts - (buffer[np.maximum(ends - 1, 0)] == ord("\r")) * (ends > starts)
+    numbers: Ints = first + np.flatnonzero(lengths > 0).astype(np.int64)
+    return numbers
 
 
 def _split(name: str, data: bytes, first: int, layout: Layout, problems: Problems) -> Block:

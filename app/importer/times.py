@@ -24,7 +24,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
-from app.importer.decimals import Fields, Ints, Mask, characters
+from app.importer.decimals import Fields, Ints, Mask, characters, lengths
 from app.market.resolutions import DAY
 
 Chars = npt.NDArray[np.uint8]
@@ -141,14 +141,16 @@ def _dates(chars: Chars) -> tuple[Ints, Mask]:
 def read_times(fields: Fields, clocks: Fields | None = None) -> Times:
     """Read a column of times, or of dates with `clocks` (`HH:MM[:SS]`, MetaTrader's second column) beside."""
     n = len(fields)
-    chars, length = characters(fields, 28)
+    chars = characters(fields, 28)
+    length = lengths(chars)
     seconds = np.zeros(n, dtype=np.int64)
     offsets = np.zeros(n, dtype=np.int64)
     kinds = np.full(n, Kind.NAIVE, dtype=np.int8)
     done = np.zeros(n, dtype=np.bool_)
     if clocks is not None:
         days, dated = _dates(chars)
-        clock_chars, clock_length = characters(clocks, 8)
+        clock_chars = characters(clocks, 8)
+        clock_length = lengths(clock_chars)
         minutes, minutes_ok, secs, secs_ok = _clock(clock_chars, 0)
         full = clock_length == 8
         done = dated & (length == 10) & np.where(full, secs_ok, minutes_ok & (clock_length == 5))
