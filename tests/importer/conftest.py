@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.importer.helpers import Write
 from tests.store_fixtures import (  # noqa: F401 (fixtures)
     postgres_database,
     postgres_store,
@@ -16,8 +16,6 @@ from tests.store_fixtures import (  # noqa: F401 (fixtures)
     store,
     store_url,
 )
-
-Write = Callable[..., Path]
 
 
 @pytest.fixture

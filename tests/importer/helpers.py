@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ from app.store.base import BarRows, BarStore
 
 # Far enough for every bar of these tests.
 END = 2**40
+# The `write` fixture: write(text, name="bars.csv") -> the path of a new file holding `text`.
+Write = Callable[..., Path]
 
 
 def run_import(

@@ -13,8 +13,7 @@ import pytest
 from app.cli import parse_args
 from app.market.resolutions import Resolution
 from app.store.open import open_store
-from tests.importer.conftest import Write
-from tests.importer.helpers import as_lists, stored
+from tests.importer.helpers import Write, as_lists, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = (

@@ -10,8 +10,7 @@ from app.importer.instrument import InstrumentFlags
 from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
 from app.store.base import BarStore
-from tests.importer.conftest import Write
-from tests.importer.helpers import refused, run_import, stored
+from tests.importer.helpers import Write, refused, run_import, stored
 
 HEADER = "time,open,high,low,close,volume\n"
 CRYPTO = InstrumentFlags(asset_class=AssetClass.CRYPTO)

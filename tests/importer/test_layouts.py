@@ -8,8 +8,7 @@ from app.importer.instrument import InstrumentFlags
 from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
 from app.store.base import BarStore
-from tests.importer.conftest import Write
-from tests.importer.helpers import as_lists, run_import, stored
+from tests.importer.helpers import Write, as_lists, run_import, stored
 
 CRYPTO = InstrumentFlags(asset_class=AssetClass.CRYPTO)
 FOREX = InstrumentFlags(asset_class=AssetClass.FOREX)

@@ -8,8 +8,7 @@ from app.importer.instrument import InstrumentError, InstrumentFlags
 from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
 from app.store.base import BarStore
-from tests.importer.conftest import Write
-from tests.importer.helpers import as_lists, refused, run_import, stored
+from tests.importer.helpers import Write, as_lists, refused, run_import, stored
 
 HEADER = "time,open,high,low,close,volume\n"
 GOOD = "2024-01-02,10,11,9,10.25,100\n2024-01-03,10.25,12,10,11,200\n"
