@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 
 from app.market.instruments import CRYPTO, FX, NASDAQ, AssetClass, Exchange
-from app.market.sessions import SessionError, trading_hours
-from app.market.trading_hours import CRYPTO_HOURS, FOREX_HOURS, NEW_YORK, STOCK_HOURS, TradingHours
+from app.market.sessions import SessionError
+from app.market.trading_hours import CRYPTO_HOURS, FOREX_HOURS, STOCK_HOURS, TradingHours
 from app.store.base import InstrumentSpec
 
 # Letters, digits, `.`, `_` and `-`: a symbol is part of URL paths and WebSocket topics (`bars:SYMBOL:1`).
@@ -60,14 +60,10 @@ def symbol_of(text: str) -> str:
 
 
 def hours_for(spec: InstrumentSpec) -> TradingHours:
-    """The trading hours a stored instrument is served with (grid, trading days, the NYSE holidays for stocks in
-    New York: the one exchange calendar there is); raises InstrumentError for a session or timezone it cannot read."""
+    """The trading hours a stored instrument is served with (`InstrumentSpec.trading_hours`); raises InstrumentError
+    for a session or timezone it cannot read."""
     try:
-        return trading_hours(
-            spec.session,
-            spec.timezone,
-            exchange_holidays=spec.asset_class is AssetClass.STOCK and spec.timezone == NEW_YORK,
-        )
+        return spec.trading_hours()
     except SessionError as error:
         raise InstrumentError(str(error)) from None
 

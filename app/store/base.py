@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
+from app.market.sessions import trading_hours
+from app.market.trading_hours import NEW_YORK, TradingHours
 
 Times = npt.NDArray[np.int64]
 Ticks = npt.NDArray[np.int64]
@@ -54,6 +56,12 @@ class InstrumentSpec:
     minmov: int = 1
     volume_precision: int = 0
     currency: str = "USD"
+
+    def trading_hours(self) -> TradingHours:
+        """The hours it is served with: its session in its timezone, on the NYSE holiday calendar for stocks in New
+        York (the one exchange calendar there is). Raises SessionError for a session or timezone it cannot read."""
+        holidays = self.asset_class is AssetClass.STOCK and self.timezone == NEW_YORK
+        return trading_hours(self.session, self.timezone, exchange_holidays=holidays)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -17,8 +17,7 @@ from app.market.bars import Bar, BarColumns, History, Volumes
 from app.market.feed import BarQuote
 from app.market.instruments import CRYPTO, FX, NASDAQ, AssetClass, Exchange, Instrument
 from app.market.resolutions import Resolution
-from app.market.sessions import SessionError, trading_hours
-from app.market.trading_hours import NEW_YORK
+from app.market.sessions import SessionError
 from app.store.base import BarStore, StoredInstrument
 from app.store.reading import END_OF_TIME, Series, read_history
 
@@ -43,12 +42,7 @@ def listings(stored: list[StoredInstrument]) -> dict[str, Listing]:
     for item in stored:
         spec = item.spec
         try:
-            # The NYSE calendar is the one exchange calendar there is: it says when New York's stocks do not trade.
-            hours = trading_hours(
-                spec.session,
-                spec.timezone,
-                exchange_holidays=spec.asset_class is AssetClass.STOCK and spec.timezone == NEW_YORK,
-            )
+            hours = spec.trading_hours()
         except SessionError as error:
             log.warning("Stored instrument %s is not served: %s", spec.symbol, error)
             continue
