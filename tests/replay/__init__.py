@@ -1,0 +1,1 @@
+"""Tests of the replay of stored history on the server's one clock."""
