@@ -1,5 +1,6 @@
-"""`trading-pro`, `python -m app` or `python trading-pro.pyz` [--host H] [--port P] [--workers N]: serve Trading Pro;
-with `import …` or `instruments …`, manage the stored market data instead."""
+"""`trading-pro`, `python -m app` or `python trading-pro.pyz` [--host H] [--port P] [--workers N] [--replay-start T
+--replay-speed N --replay-symbols S]: serve Trading Pro; with `import …` or `instruments …`, manage the stored market
+data instead."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from argparse import Namespace
 from collections.abc import Callable
 
 from app.cli import parse_args
+from app.market.clock import Clock, server_clock
 from app.observability.logs import refuse_start, setup_logging
 from app.server import ListenAddress, ListenError, ServeOptions, install_repeat_filter, probe_listen, serve
 from app.settings import LOG_FORMATS, Settings, SettingsError, load_settings
@@ -22,9 +24,16 @@ from app.workers import run_workers, shared_metrics_dir
 SHUTDOWN_TIMEOUT = 25.0
 
 
-def serve_one(settings: Settings, *, reuse_port: bool = False, listening: Callable[[], None] | None = None) -> None:
-    """Build the application and serve it in this process until SIGINT or SIGTERM; `listening` is called once
-    it listens. Exits with one line when the feed refuses a setting or the address is taken meanwhile."""
+def serve_one(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    reuse_port: bool = False,
+    listening: Callable[[], None] | None = None,
+) -> None:
+    """Build the application on `clock` (default: the settings' own) and serve it in this process until SIGINT or
+    SIGTERM; `listening` is called once it listens. Exits with one line when the feed refuses a setting or the
+    address is taken meanwhile."""
     # Imported here, not above: with several workers the parent first sets up the environment (the metrics
     # directory) that the application's modules read when they are imported.
     from app.main import create_app
@@ -40,7 +49,7 @@ def serve_one(settings: Settings, *, reuse_port: bool = False, listening: Callab
         error_headers=SECURITY_HEADERS,
     )
     try:
-        app = create_app(settings)
+        app = create_app(settings, clock=clock)
     except SettingsError as error:
         refuse_start(f"Configuration error: {error}", settings.log_format)
     try:
@@ -65,7 +74,14 @@ def check_listen(args: Namespace, settings: Settings) -> None:
 
 def configure(args: Namespace) -> Settings:
     """The settings (the environment with the options on top) and logging; exits on a bad setting."""
-    overrides = {name: value for name, value in (("HOST", args.host), ("PORT", args.port)) if value is not None}
+    flags = (
+        ("HOST", args.host),
+        ("PORT", args.port),
+        ("REPLAY_START", args.replay_start),
+        ("REPLAY_SPEED", args.replay_speed),
+        ("REPLAY_SYMBOLS", args.replay_symbols),
+    )
+    overrides = {name: value for name, value in flags if value is not None}
     try:
         settings = load_settings(os.environ | overrides)
     except SettingsError as error:
@@ -87,14 +103,19 @@ def main() -> None:
     if args.workers == 1:
         settings = configure(args)
         check_listen(args, settings)
-        serve_one(settings)
+        serve_one(settings, clock=server_clock(settings.replay_start, settings.replay_speed))
         return
     # The workers' metrics directory is set up first: it is a setting, read with the others.
     with shared_metrics_dir():
         settings = configure(args)
         # Checked once here, not once per worker, and without SO_REUSEPORT: a group already on the port refuses.
         check_listen(args, settings)
-        status = run_workers(args.workers, lambda ready: serve_one(settings, reuse_port=True, listening=ready))
+        # One clock for every worker: made here, before they are forked (a replay clock counts from a reading of the
+        # machine's monotonic clock, which every process shares).
+        clock = server_clock(settings.replay_start, settings.replay_speed)
+        status = run_workers(
+            args.workers, lambda ready: serve_one(settings, clock=clock, reuse_port=True, listening=ready)
+        )
     sys.exit(status)
 
 

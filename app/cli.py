@@ -194,8 +194,8 @@ def _data_commands(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Options (`host`, `port`: str or None; `workers`: int; `command`: None to serve, or `import` or `instruments`
-    with their own); `--help` prints every setting and exits."""
+    """Options (`host`, `port`, `replay_start`, `replay_speed`, `replay_symbols`: str or None; `workers`: int;
+    `command`: None to serve, or `import` or `instruments` with their own); `--help` prints every setting and exits."""
     parser = argparse.ArgumentParser(
         prog=program_name(sys.argv[0]),
         description="Serve Trading Pro: the chart page, its documentation, the REST, UDF and WebSocket APIs.",
@@ -211,6 +211,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=(
             f"server processes sharing the port (SO_REUSEPORT), each serving the same data (default: 1, at most"
             f" {MAX_WORKERS}: each holds its own simulation, and past the cores more only add switching)"
+        ),
+    )
+    parser.add_argument(
+        "--replay-start",
+        metavar="TIME",
+        help=(
+            "replay stored history as if live from this moment (ISO 8601, UTC unless an offset is given, e.g."
+            " 2024-03-11T13:30:00Z): the whole server runs on a clock starting there; overrides REPLAY_START"
+        ),
+    )
+    parser.add_argument(
+        "--replay-speed",
+        "--speed",
+        metavar="N",
+        help="how many times faster than real time the replay clock runs (default: 1); overrides REPLAY_SPEED",
+    )
+    parser.add_argument(
+        "--replay-symbols",
+        metavar="SYMBOLS",
+        help=(
+            "comma-separated stored symbols to replay (default: every stored one; the others are not served"
+            " meanwhile); overrides REPLAY_SYMBOLS"
         ),
     )
     _data_commands(parser)

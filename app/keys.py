@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from app.market.clock import Clock
 from app.market.feed import MarketFeed
 from app.settings import Settings
 from app.stats import BroadcasterStatsSource, FanoutStatsSource
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 SETTINGS = web.AppKey("settings", Settings)
 FEED = web.AppKey("feed", MarketFeed)
+# The server's one clock (the wall clock, or REPLAY_START's replay clock): UTC seconds.
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 BROADCASTER: web.AppKey[Broadcaster] = web.AppKey("broadcaster")
 # What other rooms may read of the hub and the broadcaster (the same objects, seen through neutral protocols).

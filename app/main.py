@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 
@@ -14,7 +15,8 @@ from aiohttp_apispec import validation_middleware
 from app.api import datafeed, meta, udf
 from app.api.errors import COMPONENTS, error_middleware
 from app.api.openapi import setup_openapi
-from app.keys import FEED, SETTINGS
+from app.keys import CLOCK, FEED, SETTINGS
+from app.market.clock import Clock, server_clock
 from app.market.combined import CombinedFeed
 from app.market.feed import Component, MarketFeed
 from app.market.simulation import SimulatedFeed
@@ -27,6 +29,8 @@ from app.settings import Settings, SettingsError
 from app.store.base import StoreError
 from app.store.feed import StoredFeed
 from app.store.lazy import connect_existing, store_exists
+from app.store.replay import Replay
+from app.store.replay_check import check_replay, iso
 from app.web.headers import setup_headers
 from app.web.page import setup_web
 from app.ws.setup import setup_ws
@@ -69,6 +73,23 @@ def _store_exists(url: str) -> bool:
         raise SettingsError(str(error)) from None
 
 
+def _replay(settings: Settings, clock: Clock) -> Replay | None:
+    """The replay that REPLAY_START asks for, on `clock`, once the store shows it can start (SettingsError saying
+    why not); None without REPLAY_START."""
+    if settings.replay_start is None:
+        return None
+    symbols, speed = settings.replay_symbols, settings.replay_speed
+    try:
+        warnings = check_replay(settings.store_url, settings.replay_start, speed, symbols, time.time())
+    except StoreError as error:
+        raise SettingsError(str(error)) from None
+    for warning in warnings:
+        log.warning(warning)
+    replayed = ", ".join(symbols) if symbols else "every stored instrument"
+    log.info("Replaying %s from %s at speed %g", replayed, iso(settings.replay_start), speed)
+    return Replay(clock, speed, symbols)
+
+
 def _keep_up(stored: StoredFeed) -> Callable[[web.Application], AsyncIterator[None]]:
     """While the app runs, the stored feed follows the store (a new import is served within a couple of seconds);
     at the end, its threads stop and the store's connections close."""
@@ -84,10 +105,11 @@ def _keep_up(stored: StoredFeed) -> Callable[[web.Application], AsyncIterator[No
     return keep_up
 
 
-def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Application:
+def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clock | None = None) -> web.Application:
     """The whole server. `feed` defaults to the market simulation beside the instruments of the store at
-    STORE_URL (a stored symbol replaces a simulated one: see `CombinedFeed`). Raises SettingsError for a setting
-    the feed refuses."""
+    STORE_URL (a stored symbol replaces a simulated one: see `CombinedFeed`), both on `clock`, the server's one
+    clock (default: the wall clock, or a replay clock from REPLAY_START made now; with REPLAY_START the store's
+    instruments are replayed). Raises SettingsError for a setting the feed refuses."""
     app = web.Application(
         # The body deadline reads the body before validation does, inside the error middleware, so that its
         # refusals (413, a body that does not decode) are JSON like every other error.
@@ -95,12 +117,18 @@ def create_app(settings: Settings, feed: MarketFeed | None = None) -> web.Applic
         handler_args=access_log_args(settings.access_log),
     )
     app[SETTINGS] = settings
+    app[CLOCK] = clock = server_clock(settings.replay_start, settings.replay_speed) if clock is None else clock
     components: tuple[Component, ...] = ()
     if feed is None:
         # The live stream's resume reaches MAX_REPLAY_BARS back: that many newest bars per topic stay in memory.
-        stored = StoredFeed(partial(connect_existing, settings.store_url), depth=MAX_REPLAY_BARS + 1)
+        stored = StoredFeed(
+            partial(connect_existing, settings.store_url),
+            clock=clock,
+            depth=MAX_REPLAY_BARS + 1,
+            replay=_replay(settings, clock),
+        )
         simulation = SimulatedFeed(
-            intraday_days=settings.market_intraday_days, cache_bytes=settings.market_cache_mb << 20
+            clock=clock, intraday_days=settings.market_intraday_days, cache_bytes=settings.market_cache_mb << 20
         )
         feed, components = CombinedFeed(simulation, stored), (stored,)
         app.cleanup_ctx.append(_keep_up(stored))

@@ -131,7 +131,8 @@ class SimulatedFeed:
 
     def _walk_to_today(self) -> None:
         # Today by the wall clock, not the feed's: asking the feed's clock is a cost of serving, which an idle
-        # feed does not have.
+        # feed does not have. A replay clock starts in the past (a replay start in the future is refused), so its
+        # days are walked too; once it runs past today, the days after are walked as they come, as at midnight.
         now = time.time()
         for path in self._paths.values():
             path.day(day_number(path.instrument.hours.trading_day(now)))

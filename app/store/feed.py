@@ -7,6 +7,9 @@ quotes and the topics' newest bars. The server calls it every REFRESH_INTERVAL s
 within a couple of seconds without a restart. History requests read the store in another worker thread, taking
 turns by client. While the store does not answer, those requests raise FeedUnavailableError (a 503), the health
 check names the store, and the last view keeps serving what needs no store.
+
+On a replay (`replay.Replay`) the store is seen as it stood at the replay clock's time, and the view is refreshed
+whenever that changes (a stored bar's period ends), not just every REFRESH_INTERVAL.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from app.market.resolutions import Resolution
 from app.store.base import BarStore, StoreError, StoreUnavailableError
 from app.store.live import NewestBars, Topic, Window
 from app.store.reading import END_OF_TIME, read_history
+from app.store.replay import Replay
 from app.store.view import NO_QUOTE, Listing, bar_columns, history, last_bar, listings, quote
 
 log = logging.getLogger(__name__)
@@ -50,15 +54,22 @@ class _Update:
 class StoredFeed:
     """The instruments of the store that `connect` opens (None while there is none yet); implements `MarketFeed`
     and `Component`. `depth`: how many of a topic's newest bars are kept in memory (the live stream's resume
-    reaches that far back)."""
+    reaches that far back). With a `replay`, the instruments it replays as they stood at its clock's time (which is
+    then the feed's clock)."""
 
     name = "store"
 
     def __init__(
-        self, connect: Callable[[], BarStore | None], *, clock: Callable[[], float] = time.time, depth: int = 1001
+        self,
+        connect: Callable[[], BarStore | None],
+        *,
+        clock: Callable[[], float] = time.time,
+        depth: int = 1001,
+        replay: Replay | None = None,
     ) -> None:
-        self._connect = connect
-        self._clock = clock
+        self._connect = connect if replay is None else replay.connecting(connect)
+        self._clock = clock if replay is None else replay.clock
+        self._replay = replay
         self._store: BarStore | None = None
         self._revision: int | None = None
         self._listings: dict[str, Listing] = {}
@@ -156,7 +167,9 @@ class StoredFeed:
             return False
         hours, now = listing.instrument.hours, self.now()
         session = hours.session_bounds(hours.trading_day(now))
-        return session is not None and session[0] <= now < session[1]
+        # A replayed instrument past the end of its data does not change any more: a closed market.
+        ended = self._replay is not None and self._replay.ended(listing.instrument.symbol)
+        return session is not None and session[0] <= now < session[1] and not ended
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         """The topic's newest bar in memory (recorded data has no forming bar of its own)."""
@@ -186,13 +199,14 @@ class StoredFeed:
             self._apply(update)
 
     async def run(self, interval: float = REFRESH_INTERVAL) -> None:
-        """Refresh every `interval` seconds until cancelled."""
+        """Refresh every `interval` seconds (on a replay, also as soon as a stored bar's period ends) until
+        cancelled."""
         while True:
             try:
                 await self.refresh()
             except Exception:
                 log.exception("Refreshing the stored instruments failed")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(interval if self._replay is None else self._replay.wait(interval))
 
     async def refreshed(self, revision: int) -> None:
         """Return once the view is that of the store's `revision`."""

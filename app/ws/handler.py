@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 
 import orjson
 from aiohttp import WebSocketError, WSMsgType, web
 from marshmallow import ValidationError
 
-from app.keys import BROADCASTER, FEED, HUB, SETTINGS
+from app.keys import BROADCASTER, CLOCK, FEED, HUB, SETTINGS
 from app.schemas.ws import BarsSubscriptionSchema, EnvelopeSchema
 from app.stats import CloseReason
 from app.ws import origin, protocol
@@ -131,7 +130,8 @@ async def _handle(request: web.Request, connection: Connection, text: str) -> Cl
         return protocol.INVALID_PAYLOAD
     message_type, payload = envelope["type"], envelope["payload"]
     if message_type == protocol.PING:
-        await connection.ws.send_str(protocol.pong(int(time.time() * 1000)))
+        # The server's clock: on a replay, the replay's time.
+        await connection.ws.send_str(protocol.pong(int(request.app[CLOCK]() * 1000)))
         return None
     if message_type not in (protocol.SUBSCRIBE, protocol.UNSUBSCRIBE):
         return protocol.UNKNOWN_TYPE
