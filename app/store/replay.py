@@ -56,19 +56,20 @@ def next_cut(hours: TradingHours, resolution: Resolution, t: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
-    """The replayed instruments as of the store's `revision`, with their trading hours (None: a session that cannot
-    be read; the feed leaves such an instrument out) and each series' first and last stored bar (UTC seconds)."""
+    """The replayed instruments as of the store's `revision` by symbol (upper case), each with its trading hours
+    (None: a session that cannot be read; the feed leaves such an instrument out) and each series' first and last
+    stored bar (UTC seconds, in `StoredInstrument.spans`)."""
 
     revision: int | None
-    instruments: tuple[StoredInstrument, ...]
+    instruments: dict[str, StoredInstrument]
     hours: dict[str, TradingHours | None]
 
     def series(self) -> list[tuple[TradingHours, Resolution, int, int]]:
         """Every stored series that can replay: its hours, resolution, first and last bar time."""
         return [
             (hours, resolution, first, last)
-            for item in self.instruments
-            if (hours := self.hours[item.spec.symbol.upper()]) is not None
+            for symbol, item in self.instruments.items()
+            if (hours := self.hours[symbol]) is not None
             for resolution, (first, last) in item.spans.items()
         ]
 
@@ -83,7 +84,7 @@ class Replay:
         self.speed = speed
         self.symbols = frozenset(symbol.upper() for symbol in symbols)
         # Replaced whole when the store changes: the poll thread makes it while the reader thread and the loop read it.
-        self._snapshot = _Snapshot(None, (), {})
+        self._snapshot = _Snapshot(None, {}, {})
         self._lock = threading.Lock()
         self._shown: tuple[int | None, tuple[int, ...]] | None = None
         self._revision = 0
@@ -104,12 +105,12 @@ class Replay:
     def ended(self, symbol: str) -> bool:
         """Whether the replay has passed the end of every stored series of `symbol` (True for one it does not know,
         or one without bars): nothing of it changes any more."""
-        now = self.clock()
-        snapshot = self._snapshot
-        hours = snapshot.hours.get(symbol.upper())
-        spans = [item.spans for item in snapshot.instruments if item.spec.symbol.upper() == symbol.upper()]
-        return hours is None or all(
-            visible_before(hours, resolution, now) > last for span in spans for resolution, (_, last) in span.items()
+        snapshot, now = self._snapshot, self.clock()
+        item, hours = snapshot.instruments.get(symbol.upper()), snapshot.hours.get(symbol.upper())
+        return (
+            item is None
+            or hours is None
+            or all(visible_before(hours, resolution, now) > last for resolution, (_, last) in item.spans.items())
         )
 
     def wait(self, longest: float) -> float:
@@ -134,8 +135,8 @@ class Replay:
         revision = store.revision()
         with self._lock:
             if self._snapshot.revision != revision:
-                replayed = tuple(item for item in store.instruments() if self.replays(item.spec))
-                hours = {item.spec.symbol.upper(): hours_of(item.spec) for item in replayed}
+                replayed = {item.spec.symbol.upper(): item for item in store.instruments() if self.replays(item.spec)}
+                hours = {symbol: hours_of(item.spec) for symbol, item in replayed.items()}
                 self._snapshot = _Snapshot(revision, replayed, hours)
             return self._snapshot
 
@@ -184,8 +185,8 @@ class _ReplayedStore:
         snapshot = self._replay.known(self._store)
         now = self._replay.clock()
         shown = []
-        for item in snapshot.instruments:
-            hours = snapshot.hours[item.spec.symbol.upper()]
+        for symbol, item in snapshot.instruments.items():
+            hours = snapshot.hours[symbol]
             spans = {}
             for resolution, (first, last) in item.spans.items():
                 cut = visible_before(hours, resolution, now) if hours is not None else first

@@ -17,7 +17,7 @@ from app.cli import parse_args
 from app.main import create_app
 from app.settings import Settings, SettingsError
 from app.store.open import open_store
-from tests.replay.conftest import COINB_MINUTES, DATA_START, MINUTE, REPLAY_START
+from tests.replay.conftest import COINB_MINUTES, DATA_START, MINUTE, REPLAY_START, coin
 
 
 def replay(settings: Settings, store_url: str) -> Settings:
@@ -46,6 +46,16 @@ def test_a_replay_needs_a_store_with_instruments(settings: Settings, sqlite_url:
     open_store(sqlite_url).migrate()
     with pytest.raises(SettingsError, match="holds no instrument to replay; import bars first"):
         create_app(replay(settings, sqlite_url))
+
+
+def test_a_replay_needs_instruments_with_bars(settings: Settings, sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    store.migrate()
+    store.put_instrument(coin("LIVE"))
+    store.close()
+    with pytest.raises(SettingsError) as refused:
+        create_app(replay(settings, sqlite_url))
+    assert str(refused.value) == "REPLAY_START: no instrument to replay (LIVE) has stored bars that can be served"
 
 
 def free_port() -> int:
