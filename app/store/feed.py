@@ -157,7 +157,9 @@ class StoredFeed:
         except StoreUnavailableError as error:
             self._failed(error)
             raise FeedUnavailableError(self.name, str(error)) from None
-        if found.newest and revision == self._revision:
+        if found.newest and (
+            revision == self._revision or self._unheld_on_replay(listing.instrument.symbol, resolution)
+        ):
             self.newest.offer((listing.instrument.symbol, resolution), Window(found.start, found.bars))
         return history(listing.instrument, found.bars, found.no_data)
 
@@ -255,6 +257,12 @@ class StoredFeed:
         self._revision = update.revision
         updated, self._updated = self._updated, asyncio.Event()
         updated.set()
+
+    def _unheld_on_replay(self, symbol: str, resolution: Resolution) -> bool:
+        """On a replay, whether the topic has no bars in memory: a read that saw an earlier view still gives it its
+        first ones, which the next change of the view reloads. The view changes with every stored bar that ends, so
+        a topic whose reads all overlapped a change would otherwise never have any (and stream nothing)."""
+        return self._replay is not None and self.newest.get((symbol, resolution)) is None
 
     def _failed(self, error: StoreError) -> None:
         if self._problem is None:

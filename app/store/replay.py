@@ -28,6 +28,7 @@ from app.market.resolutions import DAY, Resolution
 from app.market.sessions import SessionError
 from app.market.trading_hours import TradingHours, day_of_number
 from app.store.base import BarRows, BarStore, InstrumentSpec, StoredInstrument, WriteResult
+from app.store.replay_rows import RowBlocks
 
 # A wake-up after a bar's period has ended, not just before (real seconds).
 _WAKE_MARGIN = 0.001
@@ -126,6 +127,11 @@ class Replay:
             return longest
         return min(longest, max(0.0, (min(changes) - now) / self.speed) + _WAKE_MARGIN)
 
+    @property
+    def store_revision(self) -> int | None:
+        """The store's revision when the replayed instruments were last read (None: not read yet)."""
+        return self._snapshot.revision
+
     def hours(self, symbol: str) -> TradingHours | None:
         """The trading hours of a replayed instrument (None: not replayed, or not known yet)."""
         return self._snapshot.hours.get(symbol.upper())
@@ -170,11 +176,13 @@ def hours_of(spec: InstrumentSpec) -> TradingHours | None:
 
 class _ReplayedStore:
     """The store as it stood at the replay's time: the replayed instruments, each series cut where its bars have
-    not ended yet. Writes go to the store itself (what they add is shown once the replay reaches it)."""
+    not ended yet; its rows are kept in memory while the store does not change. Writes go to the store itself (what
+    they add is shown once the replay reaches it)."""
 
     def __init__(self, store: BarStore, replay: Replay) -> None:
         self._store = store
         self._replay = replay
+        self._rows = RowBlocks(store)
 
     def migrate(self) -> None:
         self._store.migrate()
@@ -206,7 +214,7 @@ class _ReplayedStore:
 
     def read_bars(self, symbol: str, resolution: Resolution, start: int, end: int) -> BarRows:
         end = min(end, self._cut(symbol, resolution))
-        return self._store.read_bars(symbol, resolution, start, end) if start < end else BarRows.empty()
+        return self._rows.read(self._replay.store_revision, symbol, resolution, start, end)
 
     def read_last(self, symbol: str, resolution: Resolution, end: int, count: int) -> BarRows:
         return self._store.read_last(symbol, resolution, min(end, self._cut(symbol, resolution)), count)
