@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.market.resolutions import Resolution
 from app.paths import DATAFEED_PREFIX, UDF_PREFIX
+from app.store.open import open_store
 from tests.conftest import Connect, Frame, fetch_bars
 from tests.replay.conftest import (
     COINB_MINUTES,
@@ -19,6 +21,7 @@ from tests.replay.conftest import (
     stored_bars,
     stored_feed,
 )
+from tests.store_fixtures import sample_rows
 
 LATER = DATA_START + 10 * 86_400
 
@@ -99,3 +102,22 @@ async def test_a_stored_symbol_left_out_of_the_replay_gives_way_to_the_simulatio
     bars: list[Frame] = await fetch_bars(client, "BTCUSD", "1", REPLAY_START - 600, LATER)
     assert bars[-1]["time"] == (REPLAY_START // MINUTE * MINUTE) * 1000
     assert [bar["time"] for bar in bars] == sorted({bar["time"] for bar in bars})
+
+
+async def test_an_import_during_the_replay_is_served(replay_client: Connect, replay_url: str) -> None:
+    client = await replay_client(MovedClock(REPLAY_START))
+    before = await fetch_bars(client, "COINA", "1", DATA_START - 3600, LATER)
+    assert len(before) == 7
+    # A minute before the stored ones, and a new value of the one at 10:03.
+    store = open_store(replay_url)
+    try:
+        store.write_bars("COINA", Resolution.M1, sample_rows(DATA_START - MINUTE, 1, seed=9))
+        store.write_bars("COINA", Resolution.M1, sample_rows(DATA_START + 3 * MINUTE, 1, seed=9), replace=True)
+    finally:
+        store.close()
+    feed = stored_feed(client)
+    await feed.refresh()
+    after = await fetch_bars(client, "COINA", "1", DATA_START - 3600, LATER)
+    assert [bar["time"] // 1000 - DATA_START for bar in after] == [-60, 0, 60, 120, 180, 240, 300, 360]
+    assert after[4] != before[3]
+    assert after[4]["close"] == int(sample_rows(DATA_START + 3 * MINUTE, 1, seed=9).closes[0]) / PRICESCALE
