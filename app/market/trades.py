@@ -1,0 +1,124 @@
+"""Trades as a publisher posts them, and the rules a trade must meet to be applied (pure: no I/O).
+
+Prices are counted in ticks (integer counts of 1/pricescale, a multiple of minmov: the instrument's tick grid),
+sizes in volume units (integer counts of 1/10**volume_precision), times in UTC milliseconds. A trade is refused when
+its price is off the grid, its size not a whole number of units, or its time outside the window `check` is given:
+not before the forming 1-minute bar's start (`tape.Tape.floor`), at most FUTURE_TOLERANCE seconds past the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from app.market.grid import grid_for
+from app.market.instruments import Instrument
+from app.market.resolutions import DAY, Resolution
+from app.market.trading_hours import TradingHours, day_of_number
+
+# Seconds a trade's time may lie ahead of the server's clock (publishers' clocks are not exactly the server's).
+FUTURE_TOLERANCE = 2.0
+# Ticks and volume units above this are not exact as doubles (prices and volumes leave the server as JSON numbers).
+EXACT_LIMIT = 2**53
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Posted:
+    """Trades as a publisher posted them, in arrival order: symbols as given, prices and sizes as numbers in the
+    instrument's units, times in UTC milliseconds."""
+
+    symbols: Sequence[str]
+    prices: Floats
+    sizes: Floats
+    times: Ints
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+class RefusedTradesError(Exception):
+    """Trades of a batch that cannot be applied, so none of the batch is: per item index, per field, the messages
+    (for a person)."""
+
+    def __init__(self, problems: dict[int, dict[str, str]], count: int) -> None:
+        self.problems = problems
+        self.count = count
+        super().__init__(f"{len(problems)} of {count} trades refused")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Trades:
+    """One instrument's trades in the order they apply: `times` ascending (UTC ms), trades of equal time in arrival
+    order; `ticks` prices in ticks, `units` sizes in volume units."""
+
+    times: Ints
+    ticks: Ints
+    units: Ints
+
+    @classmethod
+    def in_order(cls, times: Ints, ticks: Ints, units: Ints) -> Trades:
+        """The trades sorted by time, keeping arrival order among equal times (a stable sort)."""
+        order = np.argsort(times, kind="stable")
+        return cls(times[order], ticks[order], units[order])
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def period_end(hours: TradingHours, resolution: Resolution, stamp: int) -> int:
+    """The end (UTC seconds) of the period of the bar of `resolution` stamped `stamp` (UTC seconds: an intraday bar's
+    period start; 00:00 UTC of the first trading day of a daily, weekly or monthly one)."""
+    grid = grid_for(hours, resolution)
+    if resolution.is_intraday:
+        return grid.bounds(grid.index(stamp))[1]
+    return grid.bounds(grid.index(hours.day_start(day_of_number(stamp // DAY))))[1]
+
+
+def check(
+    instrument: Instrument, floor: int, now: float, posted: Posted, indexes: Ints
+) -> tuple[Trades, dict[int, dict[str, str]]]:
+    """The trades of `posted` at `indexes` (one instrument's, in arrival order) in ticks and volume units, in the order
+    they apply; and what is wrong with each that breaks a rule (by index, by field): a price off the tick grid, a size
+    with more decimals than the instrument's volume precision, a time before `floor` (UTC ms, the forming minute's
+    start) or more than FUTURE_TOLERANCE seconds after `now` (UTC seconds)."""
+    prices, sizes, times = posted.prices[indexes], posted.sizes[indexes], posted.times[indexes]
+    scale, volume_scale = instrument.pricescale, instrument.volume_scale
+    ticks, units = np.rint(prices * scale), np.rint(sizes * volume_scale)
+    on_grid = (ticks / scale == prices) & (ticks <= EXACT_LIMIT)
+    on_grid &= np.where(on_grid, ticks, 0).astype(np.int64) % instrument.minmov == 0
+    whole = (units / volume_scale == sizes) & (units >= 1) & (units <= EXACT_LIMIT)
+    latest = int((now + FUTURE_TOLERANCE) * 1000)
+    problems: dict[int, dict[str, str]] = {}
+    symbol = instrument.symbol
+    tick = f"{Decimal(instrument.minmov) / scale} (minmov {instrument.minmov} / pricescale {scale})"
+    unit = f"{Decimal(1) / volume_scale} (volume_precision {instrument.volume_precision})"
+    for at in np.flatnonzero(~on_grid | ~whole | (times < floor) | (times > latest)).tolist():
+        found = problems.setdefault(int(indexes[at]), {})
+        if not on_grid[at]:
+            found["price"] = f"{float(prices[at])!r} is not on the tick grid of {symbol}: multiples of {tick}"
+        if not whole[at]:
+            found["size"] = f"{float(sizes[at])!r} is not a whole number of {symbol}'s volume units of {unit}"
+        when = int(times[at])
+        if when < floor:
+            found["time"] = (
+                f"{when} ({_iso(when)}) is older than the forming 1-minute bar of {symbol}, which began at "
+                f"{_iso(floor)}: the bars before it are closed"
+            )
+        elif when > latest:
+            found["time"] = (
+                f"{when} ({_iso(when)}) is more than {FUTURE_TOLERANCE:g} s ahead of the server's clock "
+                f"({_iso(int(now * 1000))})"
+            )
+    trades = Trades.in_order(times, ticks.astype(np.int64), units.astype(np.int64))
+    return trades, problems
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
