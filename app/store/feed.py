@@ -8,6 +8,9 @@ within a couple of seconds without a restart. History requests read the store in
 turns by client. While the store does not answer, those requests raise FeedUnavailableError (a 503), the health
 check names the store, and the last view keeps serving what needs no store.
 
+Bars that live trades form (`ingest.Ingest`, an `Overlay`) are laid over the stored ones wherever the feed answers
+from memory or from the store: history, the live bar, quotes.
+
 On a replay (`replay.Replay`) the store is seen as it stood at the replay clock's time, and the view is refreshed
 whenever that changes (a stored bar's period ends), not just every REFRESH_INTERVAL.
 """
@@ -21,6 +24,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 from app.market.aggregate import source_for
 from app.market.bars import Bar, History
@@ -39,6 +43,16 @@ log = logging.getLogger(__name__)
 REFRESH_INTERVAL = 1.0
 # Topics whose newest bars are kept in memory (a few hundred bars each).
 NEWEST_TOPICS = 1024
+
+
+class Overlay(Protocol):
+    """Bars formed elsewhere in the server (by live trades: `ingest`) that the store does not hold yet."""
+
+    def over(self, topic: Topic, window: Window | None) -> Window | None:
+        """`window` (a topic's newest stored bars, or None) with the topic's bars formed elsewhere laid over it."""
+
+    def quote(self, symbol: str, stored: BarQuote) -> BarQuote:
+        """`stored` (the quote made of stored bars) brought up to the bars formed elsewhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +91,7 @@ class StoredFeed:
         self._quotes: dict[str, BarQuote] = {}
         self._starts: dict[Resolution, int] = {}
         self.newest = NewestBars(depth, NEWEST_TOPICS)
+        self._overlay: Overlay | None = None
         self._problem: str | None = None
         self._updated = asyncio.Event()
         # Polls have a thread of their own, so that a long history read never delays a new import.
@@ -117,7 +132,7 @@ class StoredFeed:
     def history(self, symbol: str, resolution: Resolution, start: int, end: int, count_back: int) -> History:
         """From memory: the topic's newest bars, as the last history request or change of the store left them."""
         listing = self._listing(symbol)
-        window = None if listing is None else self.newest.get((listing.instrument.symbol, resolution))
+        window = None if listing is None else self._held((listing.instrument.symbol, resolution))
         if listing is None or window is None:
             return History((), no_data=False)
         bars = window.between(start, end, count_back)
@@ -143,7 +158,7 @@ class StoredFeed:
         listing, store = self._listing(symbol), self._store
         if listing is None or store is None:
             return History((), no_data=True)
-        held = self.newest.get((listing.instrument.symbol, resolution))
+        held = self._held((listing.instrument.symbol, resolution))
         if held is not None and held.covers(start, end, count_back):
             bars = held.between(start, end, count_back)
             if len(bars):
@@ -157,11 +172,16 @@ class StoredFeed:
         except StoreUnavailableError as error:
             self._failed(error)
             raise FeedUnavailableError(self.name, str(error)) from None
+        topic = (listing.instrument.symbol, resolution)
         if found.newest and (
             revision == self._revision or self._unheld_on_replay(listing.instrument.symbol, resolution)
         ):
-            self.newest.offer((listing.instrument.symbol, resolution), Window(found.start, found.bars))
-        return history(listing.instrument, found.bars, found.no_data)
+            self.newest.offer(topic, Window(found.start, found.bars))
+        if self._overlay is None:
+            return history(listing.instrument, found.bars, found.no_data)
+        laid = self._overlay.over(topic, Window(found.start, found.bars))
+        bars = found.bars if laid is None else laid.between(start, end, count_back)
+        return history(listing.instrument, bars, found.no_data and not len(bars))
 
     def is_trading(self, symbol: str) -> bool:
         listing = self._listing(symbol)
@@ -174,15 +194,43 @@ class StoredFeed:
         return session is not None and session[0] <= now < session[1] and not ended
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
-        """The topic's newest bar in memory (recorded data has no forming bar of its own)."""
+        """The topic's newest bar in memory: the forming one of live trades, else the newest recorded one."""
         listing = self._listing(symbol)
-        window = None if listing is None else self.newest.get((listing.instrument.symbol, resolution))
+        window = None if listing is None else self._held((listing.instrument.symbol, resolution))
         return None if listing is None or window is None else last_bar(listing.instrument, window.bars)
 
     def quote(self, symbol: str) -> BarQuote:
         """From memory: the quote made of the newest days when the store last changed."""
         listing = self._listing(symbol)
-        return NO_QUOTE if listing is None else self._quotes.get(listing.instrument.symbol, NO_QUOTE)
+        if listing is None:
+            return NO_QUOTE
+        stored = self._quotes.get(listing.instrument.symbol, NO_QUOTE)
+        return stored if self._overlay is None else self._overlay.quote(listing.instrument.symbol, stored)
+
+    # Bars formed elsewhere (ingest)
+
+    def lay_over(self, overlay: Overlay) -> None:
+        """Serve `overlay`'s bars over the stored ones from now on: history, the live bar and quotes."""
+        self._overlay = overlay
+
+    def listing(self, symbol: str) -> Listing | None:
+        """The stored instrument `symbol` names (any case, with or without its exchange), as served, or None."""
+        return self._listing(symbol)
+
+    @property
+    def store(self) -> BarStore | None:
+        """The store, once the poll thread has opened it (None before)."""
+        return self._store
+
+    @property
+    def revision(self) -> int | None:
+        """The store's revision that the view shows (None before the first view)."""
+        return self._revision
+
+    def _held(self, topic: Topic) -> Window | None:
+        """The topic's newest bars in memory, with the overlay's laid over them."""
+        window = self.newest.get(topic)
+        return window if self._overlay is None else self._overlay.over(topic, window)
 
     # Keeping up with the store
 
