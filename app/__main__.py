@@ -108,6 +108,14 @@ def main() -> None:
     # The workers' metrics directory is set up first: it is a setting, read with the others.
     with shared_metrics_dir():
         settings = configure(args)
+        if settings.ingest_token:
+            refuse_start(
+                f"Configuration error: --workers {args.workers} with INGEST_TOKEN set: each worker process would keep "
+                "the bars of only the trades posted to it (the memory:// broker shares nothing between processes). "
+                "Run one process to ingest trades; several can share them once a Redis broker (BROKER_URL=redis://…, "
+                "the scale-out work) connects them",
+                settings.log_format,
+            )
         # Checked once here, not once per worker, and without SO_REUSEPORT: a group already on the port refuses.
         check_listen(args, settings)
         # One clock for every worker: made here, before they are forked (a replay clock counts from a reading of the

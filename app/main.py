@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_apispec import validation_middleware
 
 from app.api import datafeed, meta, udf
+from app.api import ingest as ingest_api
 from app.api.errors import COMPONENTS, error_middleware
 from app.api.openapi import setup_openapi
 from app.keys import CLOCK, FEED, SETTINGS
@@ -23,11 +24,13 @@ from app.market.simulation import SimulatedFeed
 from app.observability.access_log import access_log_args
 from app.observability.cors import setup_cors
 from app.observability.exporter import setup_metrics
+from app.observability.ingest import INGEST_COUNTS
 from app.schemas.ws import MAX_REPLAY_BARS
 from app.server import body_deadline
 from app.settings import Settings, SettingsError
 from app.store.base import StoreError
 from app.store.feed import StoredFeed
+from app.store.ingest import Ingest
 from app.store.lazy import connect_existing, store_exists
 from app.store.replay import Replay
 from app.store.replay_check import check_replay, iso
@@ -105,6 +108,32 @@ def _keep_up(stored: StoredFeed) -> Callable[[web.Application], AsyncIterator[No
     return keep_up
 
 
+def _check_ingest(settings: Settings) -> None:
+    """SettingsError for ingest (INGEST_TOKEN) with a replay: live trades do not join recorded ones played again."""
+    if settings.ingest_token and settings.replay_start is not None:
+        raise SettingsError(
+            "INGEST_TOKEN is set with REPLAY_START: live trades cannot join a replay of recorded ones (unset one)"
+        )
+
+
+def _setup_ingest(app: web.Application, stored: StoredFeed) -> None:
+    """Live trades (INGEST_TOKEN) into the stored instruments: their bars served over the stored ones, closed and
+    written while the app runs, the rest written at its end (before the store closes)."""
+    ingest = Ingest(stored)
+    stored.lay_over(ingest)
+    app[ingest_api.INGEST] = app[INGEST_COUNTS] = ingest
+
+    async def ingesting(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(ingest.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await ingest.close()
+
+    app.cleanup_ctx.append(ingesting)
+
+
 def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clock | None = None) -> web.Application:
     """The whole server. `feed` defaults to the market simulation beside the instruments of the store at
     STORE_URL (a stored symbol replaces a simulated one: see `CombinedFeed`), both on `clock`, the server's one
@@ -117,6 +146,7 @@ def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clo
         handler_args=access_log_args(settings.access_log),
     )
     app[SETTINGS] = settings
+    _check_ingest(settings)
     app[CLOCK] = clock = server_clock(settings.replay_start, settings.replay_speed) if clock is None else clock
     components: tuple[Component, ...] = ()
     if feed is None:
@@ -132,13 +162,15 @@ def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clo
         )
         feed, components = CombinedFeed(simulation, stored), (stored,)
         app.cleanup_ctx.append(_keep_up(stored))
+        if settings.ingest_token:
+            _setup_ingest(app, stored)
     app[FEED] = feed
     app[COMPONENTS] = components
     if not (components and _store_exists(settings.store_url)):
         _check_broadcaster_symbols(settings, app[FEED])
     app.on_startup.append(_prepare_feed)
     app.on_response_prepare.append(meta.add_version_header)
-    for module in (meta, datafeed, udf):
+    for module in (meta, datafeed, udf, ingest_api):
         app.router.add_routes(module.routes)
     setup_ws(app)
     setup_web(app)

@@ -54,6 +54,11 @@ def invalid(errors: Mapping[str, list[str]]) -> ApiError:
     return ApiError(422, f"Invalid request. {summary}", errors)
 
 
+def invalid_messages(messages: Any) -> ApiError:
+    """A 422 of marshmallow's nested messages (`{"trades": {3: {"price": [...]}}}` is field `trades.3.price`)."""
+    return invalid(_flatten(messages))
+
+
 def resolve_or_404(request: web.Request, symbol: str) -> Instrument:
     """The instrument for `symbol` (any case); an ApiError 404 `Unknown symbol` when the feed has none, 503 when a
     part that may hold it (the store) does not answer."""

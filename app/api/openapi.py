@@ -30,6 +30,7 @@ TAGS = [
     {"name": "meta", "description": "API index, health and versions"},
     {"name": "datafeed", "description": "REST datafeed for TradingView's JS Datafeed API (bar times in ms)"},
     {"name": "udf", "description": "TradingView UDF-compatible datafeed (bar times in seconds)"},
+    {"name": "ingest", "description": "Live trades from a publisher (INGEST_TOKEN)"},
 ]
 
 _ERROR_DESCRIPTIONS = {

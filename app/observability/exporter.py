@@ -28,6 +28,7 @@ from prometheus_client import (
 from prometheus_client.process_collector import ProcessCollector
 
 from app.keys import BROADCASTER_STATS, FANOUT_STATS, METRICS, SETTINGS
+from app.observability.ingest import INGEST_COUNTS
 from app.observability.metrics import NAMESPACE, Metrics, ProcessMirror, StatsMirror
 
 METRICS_PATH = "/metrics"
@@ -163,7 +164,8 @@ async def _mirror_periodically(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup_metrics(app: web.Application) -> None:
-    """`GET /metrics`, the request middleware and the broadcaster's lag; call after the WebSocket room is set up."""
+    """`GET /metrics`, the request middleware and the broadcaster's lag; call after the WebSocket room and ingest are
+    set up."""
     settings = app[SETTINGS]
     if not settings.metrics_enabled:
         return
@@ -172,7 +174,8 @@ def setup_metrics(app: web.Application) -> None:
     multiproc_dir = settings.prometheus_multiproc_dir
     registry = None if multiproc_dir else CollectorRegistry()
     metrics = Metrics(registry)
-    exporter = Exporter(metrics, StatsMirror(metrics, app[FANOUT_STATS], app[BROADCASTER_STATS]), multiproc_dir)
+    mirror = StatsMirror(metrics, app[FANOUT_STATS], app[BROADCASTER_STATS], app.get(INGEST_COUNTS))
+    exporter = Exporter(metrics, mirror, multiproc_dir)
     if registry is not None:
         ProcessCollector(namespace=NAMESPACE, registry=registry)
         exporter.registry = registry

@@ -20,12 +20,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.process_collector import ProcessCollector
 
 from app.market.resolutions import Resolution
+from app.observability.ingest import IngestCounts
 from app.stats import BroadcasterStatsSource, CloseReason, FanoutStatsSource
 
 NAMESPACE = "tradingpro"
 GaugeMode = Literal["livesum", "liveall"]
 # HTTP latency buckets (seconds): cached bars answer in well under a millisecond, cold history in seconds.
 HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# How a trade posted to ingest fared.
+INGEST_OUTCOMES = ("accepted", "refused")
 # Broadcaster lag buckets (seconds): a tick is normally done within milliseconds of being due.
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -72,7 +75,15 @@ class Metrics:
             registry=registry,
             buckets=LAG_BUCKETS,
         )
+        self.ingest_trades = counter(
+            "ingest_trades",
+            "Trades posted to /api/v1/ingest/trades: accepted, or refused (every trade of a refused request)",
+            ("outcome",),
+        )
+        self.ingest_bars_written = counter("ingest_bars_written", "Bars built by ingested trades written to the store")
         # Series that exist from the start, at 0, so a rate over them is defined before the first event.
+        for outcome in INGEST_OUTCOMES:
+            self.ingest_trades.labels(outcome)
         for resolution in Resolution:
             self.ws_subscriptions.labels(resolution.value)
         for reason in CloseReason:
@@ -80,12 +91,20 @@ class Metrics:
 
 
 class StatsMirror:
-    """Copies the hub's and the broadcaster's figures into `Metrics`; counters advance by what changed."""
+    """Copies the hub's, the broadcaster's and ingest's figures (when it is on) into `Metrics`; counters advance by
+    what changed."""
 
-    def __init__(self, metrics: Metrics, fanout: FanoutStatsSource, broadcaster: BroadcasterStatsSource) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        fanout: FanoutStatsSource,
+        broadcaster: BroadcasterStatsSource,
+        ingest: IngestCounts | None = None,
+    ) -> None:
         self._metrics = metrics
         self._fanout = fanout
         self._broadcaster = broadcaster
+        self._ingest = ingest
         # The totals already added to each counter.
         self._copied: dict[object, int] = {}
 
@@ -109,6 +128,10 @@ class StatsMirror:
         for reason, total in sockets.closed.items():
             self._advance(metrics.ws_closed.labels(reason.value), reason, total)
         self._advance(metrics.broadcaster_ticks, "ticks", self._broadcaster.stats().ticks)
+        if self._ingest is not None:
+            self._advance(metrics.ingest_trades.labels("accepted"), "accepted", self._ingest.trades_accepted)
+            self._advance(metrics.ingest_trades.labels("refused"), "refused", self._ingest.trades_refused)
+            self._advance(metrics.ingest_bars_written, "bars_written", self._ingest.bars_written)
 
 
 class ProcessMirror:
