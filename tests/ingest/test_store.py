@@ -21,10 +21,13 @@ from tests.ingest.conftest import (
     ManualClock,
     accepted,
     bars,
+    ingest_of,
+    made_store,
     post,
     stored_view,
     trade,
 )
+from tests.store_feed.test_unavailable import Forwarder
 
 NOW_MS = START * 1000
 RESOLUTIONS = ("1", "5", "15", "30", "60", "240", "1D", "1W", "1M")
@@ -149,3 +152,32 @@ async def test_an_instrument_with_daily_history_gets_its_days_written_from_the_t
         store.close()
     assert written.closes.tolist() == [9_925]
     assert await everything(client, coarse) == served
+
+
+async def test_while_the_store_does_not_answer_trading_goes_on_and_closed_bars_wait(
+    make_client: MakeClient, postgres_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outage between the server and PostgreSQL: an instrument's first trades need the store (503, nothing
+    applied); one already trading goes on; its closed bars wait, served meanwhile, and are written once it answers."""
+    forwarder = Forwarder(5432)
+    await forwarder.start()
+    url = made_store(postgres_url).replace("127.0.0.1:5432", f"127.0.0.1:{forwarder.port}")
+    client = await make_client(url)
+    await accepted(client, [trade(100.0, 1, NOW_MS)])
+    await forwarder.cut()
+    response = await post(client, [trade(100.0, 1, NOW_MS, symbol="ACME")])
+    assert response.status == 503
+    assert "store does not answer" in (await response.json())["detail"]
+    await accepted(client, [trade(101.0, 1, NOW_MS + 1)])
+    clock.now = START + 60
+    await accepted(client, [trade(102.0, 1, (START + 60) * 1000)])
+    ingest = ingest_of(client)
+    await ingest.settled()
+    assert ingest.bars_written == 0
+    assert "Ingested bars wait to be written" in caplog.text
+    assert [bar["close"] for bar in await bars(client, "1", MINUTE, MINUTE + 120)] == [101.0, 102.0]
+    await forwarder.start()
+    # On leaving, what waits is written at once.
+    await client.close()
+    assert [bar["close"] for bar in stored_minutes(postgres_url)] == [101.0, 102.0]
+    await forwarder.cut()

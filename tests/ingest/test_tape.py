@@ -13,9 +13,10 @@ import pytest
 
 from app.market.aggregate import ORDER, TickColumns, aggregate, source_for
 from app.market.grid import grid_for
+from app.market.levels import MINUTE
 from app.market.resolutions import DAY, Resolution
 from app.market.sessions import trading_hours
-from app.market.tape import MINUTE, Tape
+from app.market.tape import Tape
 from app.market.trades import Trades, period_end
 from app.market.trading_hours import TradingHours
 
