@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -73,10 +72,15 @@ def compare(rows: BarRows, read_stored: Callable[[int, int], BarRows]) -> Compar
 def chunks(rows: BarRows, size: int) -> Iterator[BarRows]:
     """`rows` in consecutive slices of at most `size` rows (views, no copies)."""
     for start in range(0, len(rows), size):
-        part = slice(start, start + size)
-        yield BarRows(
-            rows.times[part], rows.opens[part], rows.highs[part], rows.lows[part], rows.closes[part], rows.volumes[part]
-        )
+        yield sliced(rows, start, start + size)
+
+
+def sliced(rows: BarRows, start: int, stop: int) -> BarRows:
+    """The rows from index `start` to `stop` (excluded), a view."""
+    part = slice(start, stop)
+    return BarRows(
+        rows.times[part], rows.opens[part], rows.highs[part], rows.lows[part], rows.closes[part], rows.volumes[part]
+    )
 
 
 def selected(rows: BarRows, mask: Mask) -> BarRows:
@@ -103,19 +107,23 @@ def from_records(records: Sequence[tuple[Any, ...]]) -> BarRows:
     )
 
 
-def records(rows: BarRows, *prefix: object) -> Iterator[tuple[object, ...]]:
-    """The rows as records of Python numbers, each after the same `prefix` values, for a driver's executemany."""
-    return zip(
-        *(repeat(value) for value in prefix),
-        rows.times.tolist(),
-        rows.opens.tolist(),
-        rows.highs.tolist(),
-        rows.lows.tolist(),
-        rows.closes.tolist(),
-        rows.volumes.tolist(),
-        # The prefix repeats endlessly: the columns (of equal length) end the records.
-        strict=False,
-    )
+def statement_parameters(rows: BarRows, size: int, *prefix: object) -> Iterator[list[object]]:
+    """Parameters of statements writing `size` rows each (len(rows) a multiple of `size`), as Python numbers:
+    `prefix`, then column after column the rows' times, opens, highs, lows, closes and volumes. Raises ValueError
+    when the rows do not divide into statements.
+
+    One statement of many rows costs a driver far less than as many statements of one row, and a column taken whole
+    is a reshape, where a record per row is a tuple per row; the Python numbers of CHUNK rows exist at a time.
+    """
+    if size < 1 or len(rows) % size:
+        raise ValueError(f"{len(rows)} rows do not divide into statements of {size}")
+    for part in chunks(rows, CHUNK - CHUNK % size):
+        ticks = (part.times, part.opens, part.highs, part.lows, part.closes)
+        # Row i of `integers` holds statement i's times, then its opens, and so on.
+        integers = np.stack([column.reshape(-1, size) for column in ticks], axis=1).reshape(-1, len(ticks) * size)
+        volumes = part.volumes.reshape(-1, size)
+        for numbers, fractions in zip(integers.tolist(), volumes.tolist(), strict=True):
+            yield [*prefix, *numbers, *fractions]
 
 
 def _values(rows: BarRows) -> tuple[npt.NDArray[Any], ...]:

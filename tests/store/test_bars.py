@@ -13,7 +13,7 @@ from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
 from app.store.base import BarRows, BarStore, ConflictError, StoredInstrument, StoreError, WriteResult
 from app.store.open import open_store
-from app.store.rows import selected
+from app.store.rows import CHUNK, selected
 from tests.store_fixtures import sample_rows, stock_spec
 
 START = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -136,6 +136,20 @@ def test_replace_overwrites_conflicting_rows(acme: BarStore) -> None:
     changed = with_closes(rows, [3, 30, 59], 7)
     assert acme.write_bars("ACME", M1, changed, replace=True) == WriteResult(inserted=40, unchanged=57, replaced=3)
     assert_same(everything(acme), changed)
+
+
+def test_a_large_write_of_new_and_replaced_rows_round_trips_exactly(acme: BarStore) -> None:
+    # More rows than one chunk holds, a count that fills no whole number of statements, and more replaced rows than one
+    # statement holds, interleaved with the new ones.
+    rows = sample_rows(START, CHUNK + 1_234)
+    index = np.arange(len(rows))
+    acme.write_bars("ACME", M1, selected(rows, index % 3 != 0))
+    changed = with_closes(rows, index[(index % 3 == 1) & (index < 1_000)].tolist(), 5)
+    written = acme.write_bars("ACME", M1, changed, replace=True)
+    assert written == WriteResult(inserted=22_257, unchanged=44_180, replaced=333)
+    assert_same(everything(acme), changed)
+    (stored,) = acme.instruments()
+    assert stored.spans == {M1: (START, START + 60 * (CHUNK + 1_233))}
 
 
 def test_a_volume_that_differs_in_the_last_bit_is_a_conflict(acme: BarStore) -> None:

@@ -40,7 +40,8 @@ def open_write(path: Path) -> sqlite3.Connection:
     """Another writer's connection, holding the file's write lock with a bar written and not committed."""
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
-    writer.execute("INSERT INTO bars VALUES ('ACME', '1', 0, 1, 1, 1, 1, 1.0)")
+    series = "(SELECT id FROM series WHERE symbol = 'ACME' AND resolution = '1')"
+    writer.execute(f"INSERT INTO bars VALUES ({series}, 0, 1, 1, 1, 1, 1.0)")
     writer.execute("UPDATE revision SET value = value + 1")
     return writer
 
