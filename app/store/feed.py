@@ -297,7 +297,7 @@ class StoredFeed:
             for symbol, listing in update.listings.items()
             if symbol in self._listings and self._listings[symbol].instrument.hours is not listing.instrument.hours
         }
-        self.newest.refresh(update.windows, regridded)
+        self.newest.refresh(self._kept(update, regridded), regridded)
         self._listings = update.listings
         self._instruments = tuple(listing.instrument for listing in update.listings.values())
         self._quotes = update.quotes
@@ -305,6 +305,22 @@ class StoredFeed:
         self._revision = update.revision
         updated, self._updated = self._updated, asyncio.Event()
         updated.set()
+
+    def _kept(self, update: _Update, regridded: set[str]) -> dict[Topic, Window]:
+        """The topics whose bars stay in memory with `update`: those it reloaded and, on a replay, those first read
+        while its poll ran (on the same grid), which the next change of the view reloads. A replay's view changes
+        with every stored bar that ends, so polls run nearly all the time, and a topic dropped there would stream
+        nothing (nothing reads it again)."""
+        if self._replay is None:
+            return update.windows
+        held = {
+            topic: window
+            for topic in self.newest.tails()
+            if topic not in update.windows
+            and topic[0] not in regridded
+            and (window := self.newest.get(topic)) is not None
+        }
+        return held | update.windows
 
     def _unheld_on_replay(self, symbol: str, resolution: Resolution) -> bool:
         """On a replay, whether the topic has no bars in memory: a read that saw an earlier view still gives it its

@@ -7,7 +7,10 @@ and nothing later; each coarser resolution is made of those bars exactly as from
 of the period holding T is the aggregate of the stored bars that have ended within it (the forming bar), and a bar
 whose period has ended is the one history serves from then on. Every read of the stored feed (history, its quotes,
 the newest bars the live stream sends) goes through the view, so all of them stop at T; the view changes only
-when a stored bar's period ends, and `Replay.wait` says when that is, so that the feed reads it at once.
+when a stored bar's period ends, and `Replay.wait` says when that is, so that the feed reads it at once. Between two
+of the feed's polls of its revision, T stays where the last poll saw it: like a store that changes only with its
+revision, every read at one revision gets the same bars (a read that saw a later T than the feed's view could put a
+bar in memory that the poll's reload then takes away, and the live stream would go back in time).
 
 Only the instruments of REPLAY_SYMBOLS (all stored ones when empty) are replayed; the view leaves the others out,
 so a stored symbol that does not replay is not served (a simulated instrument of that symbol comes back, on the
@@ -89,6 +92,7 @@ class Replay:
         self._lock = threading.Lock()
         self._shown: tuple[int | None, tuple[int, ...]] | None = None
         self._revision = 0
+        self._view_time: float | None = None
 
     def connecting(self, connect: Callable[[], BarStore | None]) -> Callable[[], BarStore | None]:
         """`connect` (the stored feed's way to open the store) giving the store as it stands at the replay's time."""
@@ -128,6 +132,12 @@ class Replay:
         return min(longest, max(0.0, (min(changes) - now) / self.speed) + _WAKE_MARGIN)
 
     @property
+    def view_time(self) -> float:
+        """The replay time the view shows (UTC seconds): the clock's when the view's revision was last asked."""
+        seen = self._view_time
+        return self.clock() if seen is None else seen
+
+    @property
     def store_revision(self) -> int | None:
         """The store's revision when the replayed instruments were last read (None: not read yet)."""
         return self._snapshot.revision
@@ -159,6 +169,7 @@ class Replay:
             ),
         )
         with self._lock:
+            self._view_time = now
             if shown != self._shown:
                 self._shown = shown
                 self._revision += 1
@@ -191,7 +202,7 @@ class _ReplayedStore:
         """The replayed instruments, each series' span ending at its last bar shown (one before its first when
         none is shown yet: the feed then says there is no data before now)."""
         snapshot = self._replay.known(self._store)
-        now = self._replay.clock()
+        now = self._replay.view_time
         shown = []
         for symbol, item in snapshot.instruments.items():
             hours = snapshot.hours[symbol]
@@ -228,4 +239,4 @@ class _ReplayedStore:
     def _cut(self, symbol: str, resolution: Resolution) -> int:
         """Bars of the series stamped before this are shown; none of an instrument that does not replay."""
         hours = self._replay.hours(symbol)
-        return visible_before(hours, resolution, self._replay.clock()) if hours is not None else -(1 << 62)
+        return visible_before(hours, resolution, self._replay.view_time) if hours is not None else -(1 << 62)

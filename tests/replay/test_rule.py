@@ -100,6 +100,8 @@ def test_the_view_changes_when_a_stored_bar_has_ended(store: BarStore) -> None:
     clock.now += 29
     assert view.revision() == first, "nothing ended"
     clock.now += 1
+    # Until the view's revision is asked again, reads see the bars of the one asked last, as with a store.
+    assert view.read_bars("COINA", Resolution.M1, 0, 1 << 40).times.tolist()[-1] == DATA_START + 6 * MINUTE
     assert view.revision() == first + 1
     assert view.read_bars("COINA", Resolution.M1, 0, 1 << 40).times.tolist()[-1] == DATA_START + 7 * MINUTE
     assert view.read_last("COINB", Resolution.M1, 1 << 40, 1).times.tolist() == [DATA_START + 7 * MINUTE]

@@ -4,6 +4,7 @@ past the end of its data stops; every interface reports the replay's time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -40,6 +41,17 @@ async def collect(client: Client, ws: ClientWebSocketResponse, until: float) -> 
     return found
 
 
+async def load_history_until(client: Client, until: float) -> int:
+    """Load the history of the topics streamed, again and again, until the server's clock reads `until`; how many
+    times."""
+    clock, loads = client.app[CLOCK], 0
+    while clock() < until:
+        for symbol, resolution in (("COINA", "1"), ("COINA", "5"), ("COINB", "1")):
+            await fetch_bars(client, symbol, resolution, DATA_START - 3600, int(clock()) + 3600)
+        loads += 1
+    return loads
+
+
 def first_arrivals(updates: list[Received], topic: str) -> dict[int, float]:
     """Per bar time (UTC seconds) of `topic`, when its first update arrived (replay time)."""
     arrivals: dict[int, float] = {}
@@ -58,7 +70,10 @@ async def test_the_websocket_streams_the_following_bars_on_one_clock(replay_clie
             assert (await reply(ws, "bars.subscribe.response"))["payload"]["status"] == "ok"
         started = clock()
         assert started < COINB_END - 10 * MINUTE, "the server took too long to start for this test"
+        # Charts loading history meanwhile: reads of the store that overlap the changes of the replay's view.
+        charts = asyncio.create_task(load_history_until(client, COINB_END + 3 * MINUTE))
         updates = await collect(client, ws, COINB_END + 3 * MINUTE)
+        assert await charts > 10
 
     by_topic: defaultdict[str, list[Received]] = defaultdict(list)
     for update in updates:
