@@ -114,6 +114,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _speed(raw: str) -> float:
+    value = _float(raw)
+    if not 0 < value < float("inf"):
+        raise ValueError("must be a positive number (how many times faster than real time)")
+    return value
+
+
 def _limit(raw: str) -> int:
     value = _int(raw)
     if value < 0:
@@ -262,7 +269,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "store_url": _store_url,
     "ingest_token": _token,
     "replay_start": _instant,
-    "replay_speed": _positive_float,
+    "replay_speed": _speed,
     "replay_symbols": _symbols,
 }
 

@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import os
 import socket
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,11 @@ from app.main import create_app
 from app.market.simulation import SimulatedFeed
 from app.paths import DATAFEED_PREFIX, WS_PATH
 from app.settings import Settings, load_settings
+
+# A server or import the tests start without a STORE_URL of their own must not find, nor create, the default store
+# in the checkout (`trading-pro.db` in the working directory): it would change what later tests see.
+_NO_STORE = tempfile.TemporaryDirectory(prefix="trading-pro-tests-")
+os.environ.setdefault("STORE_URL", f"sqlite:///{_NO_STORE.name}/absent.db")
 
 # Wednesday 2026-11-18 15:00:30 UTC: stocks, forex and crypto are all trading.
 FROZEN_NOW = 1_795_014_030
