@@ -4,11 +4,12 @@ bars they build, and the latency from a POST to the update that shows it on a cl
 A fresh server (`python -m app`, pinned to CPU 0) serves an SQLite store of four crypto instruments made for live
 ingest (ING0..ING3: 24x7, cents, volumes to 1/10,000), with INGEST_TOKEN set. A subscriber process (CPU 1) opens
 --subscribers WebSocket clients, spread over the 16 topics bars:INGn:{1,5,60,1D}. A publisher process (CPU 1 too)
-POSTs batches of --batch trades to /api/v1/ingest/trades over one keep-alive connection for --duration seconds:
-paced at --rate trades per second (the target, 50,000), or as fast as the server answers (--rate 0, one request in
-flight). Each batch k gives every instrument --batch / 4 trades stamped with the same time, its last one (which closes
-the bar, trades of equal time applying in order) at the marker price 100.00 + k cents and the others below it: an
-update whose close is 100.00 + k cents shows batch k and every one before.
+POSTs batches of --batch trades to /api/v1/ingest/trades for --duration seconds: paced at --rate trades per second
+(the target, 50,000) over one keep-alive connection, or as fast as the server answers over --in-flight connections
+(each with its own share of the instruments, one request at a time, so that an instrument's batches apply in order).
+Each batch k of a connection gives each of its instruments an equal share of the trades, stamped with the same time,
+the last one (which closes the bar: trades of equal time apply in order) at the marker price 100.00 + k cents and the
+others below it: an update whose close is 100.00 + k cents shows batch k and every one before.
 
 Figures:
 - trades/s accepted: trades answered 200 during the window, per second; POST round trip p50/p99;
@@ -17,7 +18,7 @@ Figures:
   the first update on that client whose marker shows it (all clocks are this machine's CLOCK_MONOTONIC). A batch
   waits for the next broadcaster tick, so latency spreads over one BAR_BROADCASTER_INTERVAL (--intervals): with the
   default 1 s, p50 is about half a second by design;
-- server CPU utilisation over the window.
+- server CPU utilisation over the window, and server CPU per trade accepted (the broadcast included).
 
 Every update is parsed and checked (wsclient.update_problem: a bars.update of the topic, OHLC in order, time never
 going back). A run with an error answer, a malformed update, or a subscriber that received nothing is FAILED (exit
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import sys
 import tempfile
 import time
@@ -90,6 +92,7 @@ class PublisherParams:
     rate: int
     batch: int
     duration: float
+    in_flight: int
 
 
 # --- the subscriber process ----------------------------------------------------------------------
@@ -149,11 +152,11 @@ async def subscribers(pipe: Connection, params: SubscriberParams) -> None:
 # --- the publisher process -----------------------------------------------------------------------
 
 
-def batch_body(k: int, size: int, time_ms: int, rng: np.random.Generator) -> bytes:
-    """Batch k: for each instrument, trades at one time, the last at the marker price and the others below it."""
-    each = size // len(INSTRUMENTS)
+def batch_body(k: int, symbols: Sequence[str], size: int, time_ms: int, rng: np.random.Generator) -> bytes:
+    """Batch k: for each of `symbols`, trades at one time, the last at the marker price and the others below it."""
+    each = size // len(symbols)
     trades = []
-    for symbol in INSTRUMENTS:
+    for symbol in symbols:
         prices = (BASE_TICKS + k - rng.integers(1, 50, each)) / 100
         prices[-1] = (BASE_TICKS + k) / 100
         sizes = rng.integers(1, 10_000, each) / 10_000
@@ -165,40 +168,48 @@ def batch_body(k: int, size: int, time_ms: int, rng: np.random.Generator) -> byt
 
 
 async def publisher(pipe: Connection, params: PublisherParams) -> None:
-    """POST batches for `duration` seconds, one at a time, paced or flat out; report each one's times and status."""
+    """POST batches for `duration` seconds over `in_flight` keep-alive connections, each one request at a time for
+    its own share of the instruments (so that each instrument's batches apply in order), paced or flat out; report
+    each connection's instruments and each batch's send and answer times and status."""
     import aiohttp
 
-    rng = np.random.default_rng(0)
     url = f"http://{HOST}:{params.port}{INGEST_PATH}"
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    sent: list[float] = []
-    answered: list[float] = []
+    shares = [INSTRUMENTS[c :: params.in_flight] for c in range(params.in_flight)]
+    sent: list[list[float]] = [[] for _ in shares]
+    answered: list[list[float]] = [[] for _ in shares]
     statuses: list[int] = []
     problems: list[str] = []
-    period = params.batch / params.rate if params.rate else 0.0
-    last_ms = 0
-    async with aiohttp.ClientSession() as session:
-        started = time.monotonic()
-        k = 0
-        while time.monotonic() - started < params.duration:
+    # Each connection paces its own batches at its share of the rate.
+    period = params.batch * params.in_flight / params.rate if params.rate else 0.0
+    started = time.monotonic()
+
+    async def post(session: aiohttp.ClientSession, share: int) -> None:
+        rng, last_ms = np.random.default_rng(share), 0
+        for k in itertools.count():
+            if time.monotonic() - started >= params.duration:
+                return
             if period:
                 await asyncio.sleep(max(0.0, started + k * period - time.monotonic()))
             # Strictly later than the batch before: each batch's marker closes the bars.
             last_ms = max(int(time.time() * 1000), last_ms + 1)
-            body = batch_body(k, params.batch, last_ms, rng)
-            sent.append(time.monotonic())
+            body = batch_body(k, shares[share], params.batch, last_ms, rng)
+            sent[share].append(time.monotonic())
             async with session.post(url, data=body, headers=headers) as response:
                 text = await response.read()
-                answered.append(time.monotonic())
+                answered[share].append(time.monotonic())
                 statuses.append(response.status)
                 if response.status != 200 and len(problems) < 5:
                     problems.append(f"{response.status}: {text[:300]!r}")
-            k += 1
-        ended = time.monotonic()
+
+    connector = aiohttp.TCPConnector(limit=params.in_flight)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(post(session, share) for share in range(params.in_flight)))
     pipe.send(
         {
             "started": started,
-            "ended": ended,
+            "ended": time.monotonic(),
+            "shares": [list(share) for share in shares],
             "sent": sent,
             "answered": answered,
             "statuses": statuses,
@@ -266,7 +277,9 @@ def measure(run: Run, args: argparse.Namespace) -> Message:
             ready = listeners.recv(120)
             before = cpu_times(server.pid), time.monotonic()
             publishing = start_child(
-                publisher, PublisherParams(server.port, run.rate, args.batch, args.duration), cpu=CLIENT_CPU
+                publisher,
+                PublisherParams(server.port, run.rate, args.batch, args.duration, 1 if run.rate else args.in_flight),
+                cpu=CLIENT_CPU,
             )
             children.append(publishing)
             published = publishing.recv(args.duration + 120)
@@ -293,8 +306,16 @@ def derive(
     ok = statuses.count(200)
     start, end = published["started"], published["ended"]
     per_client = [sum(start <= t <= end for t in arrived) for arrived in heard["arrivals"]]
-    lat, missing = latencies(published["sent"], heard["arrivals"], heard["markers"])
-    round_trips = np.array(published["answered"]) - np.array(published["sent"])
+    # Each client's topic names its instrument, whose batches one connection sent.
+    owner = {symbol: c for c, share in enumerate(published["shares"]) for symbol in share}
+    lat, missing = np.zeros(0), 0
+    for c, sent in enumerate(published["sent"]):
+        mine = [i for i, topic in enumerate(heard["topics"]) if owner[topic.split(":")[1]] == c]
+        found, lost = latencies(sent, [heard["arrivals"][i] for i in mine], [heard["markers"][i] for i in mine])
+        lat, missing = np.concatenate((lat, found)), missing + lost
+    round_trips = np.concatenate(
+        [np.array(a) - np.array(s) for a, s in zip(published["answered"], published["sent"], strict=True)]
+    )
     server_cpu = sum(after[0]) - sum(before[0])
     return asdict(run) | {
         "subscribers": args.subscribers,
@@ -316,6 +337,8 @@ def derive(
         "latency_p99_ms": float(np.percentile(lat, 99) * 1000) if len(lat) else None,
         "latency_max_ms": float(lat.max() * 1000) if len(lat) else None,
         "server_cpu_utilisation": server_cpu / (after[1] - before[1]),
+        # The broadcast to the subscribers included.
+        "server_us_per_trade": server_cpu / max(ok * args.batch, 1) * 1e6,
         "lost_connections": heard["lost"],
         "sampling": heard["sampling"],
     }
@@ -345,12 +368,13 @@ def table(results: Sequence[Message]) -> str:
         "updates/s",
         "latency p50/p99/max ms",
         "srv CPU",
+        "srv us/trade",
         "verdict",
     )
     rows = []
     for result in results:
         if "error" in result:
-            rows.append([result["label"], f"{result['interval']:g}", "ERROR", "", "", "", "", "FAILED"])
+            rows.append([result["label"], f"{result['interval']:g}", "ERROR", "", "", "", "", "", "FAILED"])
             continue
         rows.append(
             [
@@ -361,6 +385,7 @@ def table(results: Sequence[Message]) -> str:
                 f"{result['updates_per_second']:,.0f}",
                 f"{result['latency_p50_ms']:.0f}/{result['latency_p99_ms']:.0f}/{result['latency_max_ms']:.0f}",
                 f"{result['server_cpu_utilisation']:.0%}",
+                f"{result['server_us_per_trade']:.2f}",
                 "FAILED" if failures(result) else "ok",
             ]
         )
@@ -374,6 +399,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=TARGET_TRADES_PER_SECOND, help="paced trades/s of the paced runs")
     parser.add_argument("--intervals", default="1.0,0.25", help="BAR_BROADCASTER_INTERVAL of the paced runs, seconds")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of publishing per run")
+    parser.add_argument("--in-flight", type=int, default=2, help="requests in flight in the flat-out run")
     parser.add_argument(
         "--flat-out",
         action=argparse.BooleanOptionalAction,

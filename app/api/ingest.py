@@ -1,6 +1,7 @@
 """`POST /api/v1/ingest/trades`: live trades from a publisher holding the INGEST_TOKEN.
 
-The route is always there (and documented); while INGEST_TOKEN is unset it answers 404. The token is compared in
+The route is always there (and documented); while INGEST_TOKEN is unset it answers 404 to a request with a bearer
+token (one without is asked for it, 401, whatever the configuration). The token is compared in
 constant time: the SHA-256 digests of the given token and of INGEST_TOKEN go through `hmac.compare_digest`, so that
 neither the position of the first wrong character nor the token's length shows in the time an answer takes.
 """
@@ -20,7 +21,7 @@ from webargs.aiohttpparser import is_json_request
 from app.api.errors import ApiError, invalid, invalid_messages, may_be_unavailable
 from app.api.openapi import F, operation
 from app.keys import SETTINGS
-from app.market.trades import FUTURE_TOLERANCE, Posted, RefusedTradesError
+from app.market.trades import CLOSE_GRACE, FUTURE_TOLERANCE, Posted, RefusedTradesError
 from app.paths import API_PREFIX
 from app.responses import json_response
 from app.schemas.common import ErrorSchema
@@ -95,14 +96,16 @@ _RULES = (
     "All the trades are applied, or none: an unknown symbol, a price off the instrument's tick grid, a size with "
     "more decimals than its volume_precision, or a time outside what the instrument accepts refuses the request "
     "(422, `errors` naming each item, `trades.3.price`). A trade's time may not be older than the instrument's forming "
-    "1-minute bar: the minute (of its session grid) holding the latest of the server's clock, the instrument's newest "
-    "trade and the end of its newest stored bar; every bar before it is closed, went out over the WebSocket with its "
-    f"final values and is written to the store. Nor may it be more than {FUTURE_TOLERANCE:g} s ahead of the server's "
-    "clock. Symbols are case-insensitive and must name a stored instrument (`python -m app instruments add` creates "
-    "one with no history); one the server only simulates is unknown. Trades with equal `time` apply in the order they "
-    "are listed (the first opens a bar, the last closes it). They build bars at every resolution, streamed on the "
-    "`bars:SYMBOL:RESOLUTION` topics within one broadcaster tick; a bar closes when its period ends, with or without "
-    "another trade, and a period without trades has no bar. The body is at most 1 MiB (413 beyond)."
+    "1-minute bar: the minute (of its session grid) holding the latest of the server's clock less "
+    f"{CLOSE_GRACE:g} s, the instrument's newest trade and the end of its newest stored bar; every bar before it is "
+    "closed, went out over the WebSocket with its final values and is written to the store. Nor may it be more than "
+    f"{FUTURE_TOLERANCE:g} s ahead of the server's clock. Symbols are case-insensitive and must name a stored "
+    "instrument (`python -m app instruments add` creates one with no history); one the server only simulates is "
+    "unknown. Trades with equal `time` apply in the order they are listed (the first opens a bar, the last closes it). "
+    "They build bars at every resolution, streamed on the `bars:SYMBOL:RESOLUTION` topics within one broadcaster "
+    f"tick; a bar closes when its period ends, with or without another trade ({CLOSE_GRACE:g} s later by the clock, "
+    "for trades on their way; at once when a trade of a later period arrives), and a period without trades has no "
+    "bar. The body is at most 1 MiB (413 beyond)."
 )
 
 
@@ -121,12 +124,13 @@ _RULES = (
 @may_be_unavailable()
 @documented_body
 async def ingest_trades(request: web.Request) -> web.Response:
-    intake, token = request.app.get(INGEST), request.app[SETTINGS].ingest_token
-    if intake is None or not token:
-        raise ApiError(404, "Ingest is off: the server was started without INGEST_TOKEN")
+    # A request without credentials is asked for them first: it learns nothing of the server's configuration.
     scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         return _unauthorized("Authorization: Bearer <INGEST_TOKEN> is required", _CHALLENGE)
+    intake, token = request.app.get(INGEST), request.app[SETTINGS].ingest_token
+    if intake is None or not token:
+        raise ApiError(404, "Ingest is off: the server was started without INGEST_TOKEN")
     if not hmac.compare_digest(_token_digest(given.strip()), _token_digest(token)):
         return _unauthorized(
             "The bearer token is not this server's INGEST_TOKEN", f'{_CHALLENGE}, error="invalid_token"'

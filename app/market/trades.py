@@ -3,7 +3,8 @@
 Prices are counted in ticks (integer counts of 1/pricescale, a multiple of minmov: the instrument's tick grid),
 sizes in volume units (integer counts of 1/10**volume_precision), times in UTC milliseconds. A trade is refused when
 its price is off the grid, its size not a whole number of units, or its time outside the window `check` is given:
-not before the forming 1-minute bar's start (`tape.Tape.floor`), at most FUTURE_TOLERANCE seconds past the clock.
+not before the forming 1-minute bar's start (`tape.Tape.floor`, the clock read CLOSE_GRACE seconds late), at most
+FUTURE_TOLERANCE seconds past the clock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from app.market.trading_hours import TradingHours, day_of_number
 
 # Seconds a trade's time may lie ahead of the server's clock (publishers' clocks are not exactly the server's).
 FUTURE_TOLERANCE = 2.0
+# Seconds after its period's end that a bar closes by the clock alone: a trade stamped just before the end may still be
+# on its way (a publisher's batch, the network). A trade of a later period closes it at once.
+CLOSE_GRACE = 2.0
 # Ticks and volume units above this are not exact as doubles (prices and volumes leave the server as JSON numbers).
 EXACT_LIMIT = 2**53
 Ints = npt.NDArray[np.int64]

@@ -8,9 +8,10 @@ A batch is refused whole (nothing of it applied) when any trade breaks a rule (`
 - size: positive, in the instrument's volume units, with at most its volume_precision decimals;
 - time (UTC ms): not older than the instrument's forming 1-minute bar, and at most FUTURE_TOLERANCE seconds ahead of
   the server's clock. The forming minute (on the instrument's session grid) is the one that holds the latest of the
-  server's clock, the instrument's newest accepted trade and the end of its newest stored bar: every bar before it
-  is closed, went out with its final values and is (being) written, so a trade for it would change what `/bars`
-  already serves.
+  server's clock less CLOSE_GRACE seconds, the instrument's newest accepted trade and the end of its newest stored
+  bar: every bar before it is closed, went out with its final values and is (being) written, so a trade for it would
+  change what `/bars` already serves. So a bar closes CLOSE_GRACE seconds after its period ends (a trade stamped
+  just before the end may still be on its way), or as soon as a trade of a later period arrives.
 
 Bars (market/tape.py) form in a `Tape` per instrument, made on its first trade since the server started, from what
 the store holds. They are laid over the stored feed's newest bars (`over`), so the live stream, history and quotes
@@ -32,7 +33,7 @@ import numpy as np
 from app.market.feed import BarQuote, FeedUnavailableError
 from app.market.resolutions import DAY, Resolution
 from app.market.tape import Tape, written_resolutions
-from app.market.trades import Ints, Posted, RefusedTradesError, check, period_end
+from app.market.trades import CLOSE_GRACE, Ints, Posted, RefusedTradesError, check, period_end
 from app.market.trading_hours import day_number
 from app.store.base import BarStore, StoreError
 from app.store.feed import StoredFeed
@@ -76,7 +77,7 @@ class Ingest:
             if book is None:
                 problems.update({int(i): {"symbol": _unknown(posted.symbols[i])} for i in indexes})
                 continue
-            book.tape.advance(now)
+            book.tape.advance(now - CLOSE_GRACE)
             trades, found = check(book.instrument, book.tape.floor(), now, posted, indexes)
             problems.update(found)
             batches[symbol] = trades
@@ -95,7 +96,7 @@ class Ingest:
         book = self._books.get(topic[0])
         if book is None:
             return window
-        book.tape.advance(self._feed.now())
+        book.tape.advance(self._closing())
         bars = book.tape.bars(topic[1])
         if not len(bars):
             return window
@@ -108,7 +109,7 @@ class Ingest:
         book = self._books.get(symbol)
         if book is None:
             return stored
-        book.tape.advance(self._feed.now())
+        book.tape.advance(self._closing())
         day, previous = book.tape.day()
         if day is None:
             return stored
@@ -142,7 +143,7 @@ class Ingest:
     def step(self) -> None:
         """Close the bars whose period ended, start writing them (unless a write is under way or the store refused
         the last one a moment ago), and forget those the stored feed shows."""
-        now, shown = self._feed.now(), self._feed.revision
+        now, shown = self._closing(), self._feed.revision
         for book in self._books.values():
             book.tape.advance(now)
             closed = book.tape.take_closed()
@@ -162,13 +163,17 @@ class Ingest:
     async def close(self) -> None:
         """On leaving: write what is left, the forming minutes as they stand; then stop the thread."""
         await self._writer.idle()
-        now = self._feed.now()
+        now = self._closing()
         for book in self._books.values():
             book.tape.advance(now)
             closed = book.tape.flush()
             if closed is not None:
                 self._writer.add(Write(book, closed))
         await self._writer.close()
+
+    def _closing(self) -> float:
+        """The clock as bars close by it (UTC seconds): CLOSE_GRACE seconds late."""
+        return self._feed.now() - CLOSE_GRACE
 
     def _groups(self, posted: Posted) -> dict[str, tuple[Listing | None, Ints]]:
         """The trades' indexes by instrument (arrival order kept), keyed by its symbol (or as given, when unknown)."""
@@ -210,7 +215,7 @@ class Ingest:
             flushed = old.tape.flush()
             if flushed is not None:
                 writes.append(Write(old, flushed))
-        now = self._feed.now()
+        now = self._closing()
         try:
             book = await self._writer.after_writes(writes, lambda store: _load(store, listing, now))
         except StoreError as error:
@@ -234,7 +239,8 @@ def _key(listing: Listing) -> Key:
 
 def _load(store: BarStore, listing: Listing, now: float) -> Book:
     """In the thread: the book of `listing`'s instrument made from the store: its newest bars decide where the tape
-    begins (`now` at the earliest); its forming periods' stored bars and the day before's close are read."""
+    begins (`now`, the closing clock, at the earliest); its forming periods' stored bars and the day before's close
+    are read."""
     instrument, symbol = listing.instrument, listing.series.symbol
     fresh = listings(store.instruments()).get(instrument.symbol, listing)
     hours = instrument.hours

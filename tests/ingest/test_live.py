@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse
 
+from app.market.trades import CLOSE_GRACE
 from tests.conftest import Client, receive, reply, send
 from tests.ingest.conftest import MINUTE, START, ManualClock, accepted, bars, ingest_of, post, trade
 
@@ -74,20 +75,23 @@ async def test_a_bar_closes_when_its_period_ends_and_history_serves_its_last_upd
         clock.now = at / 1000
         await accepted(client, [trade(100.0 + minute, 0.1, at), trade(100.5 + minute, 0.2, at + 1)])
     last_minute = MINUTE + 120
-    # A last trade and the minute's end at once, between two ticks: the final state goes out with the next one.
     clock.now = last_minute + 59
-    await accepted(client, [trade(99.0, 0.3, (last_minute + 59) * 1000)])
-    clock.now = last_minute + 60
+    await accepted(client, [trade(99.0, 0.2, (last_minute + 59) * 1000)])
+    # A trade stamped just before the minute's end may arrive just after it (a publisher's batch on its way)...
+    clock.now = last_minute + 61
+    await accepted(client, [trade(99.0, 0.1, last_minute * 1000 + 59_999)])
+    # ...until CLOSE_GRACE seconds after the end, when the minute closes with no further trade: its final state goes
+    # out with the next tick, and /bars serves exactly that.
+    clock.now = last_minute + 60 + CLOSE_GRACE
     final = (await bars(client, "1", last_minute, last_minute + 60))[0]
     values = {"open": 102.0, "high": 102.5, "low": 99.0, "close": 99.0, "volume": 0.6}
     assert final == {"time": last_minute * 1000} | values
     await update(ws, "bars:COIN:1", until=final)
-    # Closed: the minute takes no more trades.
-    response = await post(client, [trade(98.0, 1, (last_minute + 59) * 1000)])
+    response = await post(client, [trade(98.0, 1, last_minute * 1000 + 59_999)])
     assert response.status == 422
     # The five-minute period ends too, with no further trade: its last update is what /bars serves from now on.
     period = START // 300 * 300
-    clock.now = period + 300
+    clock.now = period + 300 + CLOSE_GRACE
     (five,) = await bars(client, "5", period, period + 300)
     assert five == await update(ws, "bars:COIN:5", until=five)
     assert (five["open"], five["high"], five["low"], five["close"]) == (100.0, 102.5, 99.0, 99.0)

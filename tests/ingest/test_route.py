@@ -21,6 +21,8 @@ async def test_ingest_is_off_without_a_token(make_client: MakeClient, ingest_url
     assert response.status == 404
     assert "INGEST_TOKEN" in (await response.json())["detail"]
     assert response.headers["X-API-Version"] == "v1"
+    # Without credentials a client is asked for them, and learns nothing of the configuration.
+    assert (await post(client, [trade(100.0, 1, NOW_MS)], token=None)).status == 401
 
 
 @pytest.mark.parametrize(

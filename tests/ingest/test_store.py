@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from app.market.resolutions import Resolution
+from app.market.trades import CLOSE_GRACE
 from app.store.base import BarRows
 from app.store.open import open_store
 from tests.conftest import Client
@@ -143,7 +144,7 @@ async def test_an_instrument_with_daily_history_gets_its_days_written_from_the_t
     await stored_view(client)
     assert [bar["close"] for bar in (await everything(client, ("1",)))["1"]] == [100.0, 101.5, 99.25]
     assert await everything(client, coarse) == served
-    clock.now = day + 86_400
+    clock.now = day + 86_400 + CLOSE_GRACE
     await stored_view(client)
     store = open_store(ingest_url)
     try:
