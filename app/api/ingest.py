@@ -1,9 +1,9 @@
 """`POST /api/v1/ingest/trades`: live trades from a publisher holding the INGEST_TOKEN.
 
 The route is always there (and documented); while INGEST_TOKEN is unset it answers 404 to a request with a bearer
-token (one without is asked for it, 401, whatever the configuration). The token is compared in
-constant time: the SHA-256 digests of the given token and of INGEST_TOKEN go through `hmac.compare_digest`, so that
-neither the position of the first wrong character nor the token's length shows in the time an answer takes.
+token (one without is asked for it, 401, whatever the configuration). The token is compared in constant time: the
+SHA-256 digests of the given token and of INGEST_TOKEN go through `hmac.compare_digest`, so that neither the position
+of the first wrong character nor the token's length shows in the time an answer takes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from aiohttp import web
 from aiohttp_apispec import docs, json_schema, response_schema
@@ -145,5 +145,4 @@ async def ingest_trades(request: web.Request) -> web.Response:
         accepted = await intake.apply(posted)
     except RefusedTradesError as error:
         raise _refused(error) from None
-    answer: dict[str, Any] = {"accepted": accepted}
-    return json_response(answer)
+    return json_response({"accepted": accepted})

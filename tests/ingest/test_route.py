@@ -112,6 +112,14 @@ async def test_each_trade_that_breaks_a_rule_is_named_and_nothing_is_applied(cli
     await ws.close()
 
 
+async def test_a_batch_of_many_bad_trades_is_not_echoed_back_whole(client: Client) -> None:
+    answer = await refused(client, [trade(100.001, 1, NOW_MS)] * 150)
+    assert len(answer["errors"]) == 101
+    assert answer["errors"]["trades"] == ["50 more problems not listed"]
+    assert answer["detail"].startswith("150 of 150 trades refused, so none was applied. trades.0.price: 100.001 is not")
+    assert answer["detail"].endswith("; and 145 more")
+
+
 async def test_symbols_are_case_insensitive_and_may_name_their_exchange(client: Client) -> None:
     await accepted(client, [trade(10.0, 1, NOW_MS, "coin"), trade(11.0, 2, NOW_MS + 1, "CRYPTO:Coin")])
     assert await bars(client, "1", MINUTE, MINUTE + 60) == [
