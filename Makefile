@@ -90,6 +90,11 @@ bench: $(DEV) $(NODE_DEV) chromium
 	$(BIN)/python bench/page.py
 	$(BIN)/python bench/fidelity.py
 	$(BIN)/python bench/workers.py
+	$(BIN)/python bench/import_store.py
+	$(BIN)/python bench/import_rate.py
+	$(BIN)/python bench/stored_rest.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/replay.py
 	$(MAKE) dist
 	$(BIN)/python bench/dist.py
 
