@@ -78,7 +78,8 @@ format: $(DEV)
 
 ## Benchmarks (figures printed and written to bench/results/): REST under wrk (installed with apt-get if
 ## missing), hot and rotating; WebSocket fan-out and capacity; 20,000 stalled connections from one address; the
-## chart page's first load; 1 and 2 workers; the one file's size and start-up. A run that saw
+## chart page's first load; 1 and 2 workers; imports into each store, stored /bars, ingest and replay; the one
+## file's size and start-up. A run that saw
 ## error answers, socket errors, malformed frames or unpainted candles is FAILED and stops the target.
 bench: $(DEV) $(NODE_DEV) chromium
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
