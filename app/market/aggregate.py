@@ -5,8 +5,9 @@ summed volume. Intraday periods are those of `grid` (anchored at the session ope
 trading day, so a bar outside the session belongs to the period of the extended grid that holds it); a daily bar
 holds the trading day's bars; a weekly or monthly bar those of the trading days of its week (Monday to Sunday) or
 month. Intraday bars are stamped at their period's start; daily ones at 00:00 UTC of their trading day; weekly and
-monthly ones at 00:00 UTC of their first trading day, which for bars made from data is the first day the data has
-(a week whose Monday is a holiday is stamped Tuesday).
+monthly ones at 00:00 UTC of their period's first trading day by the instrument's calendar (`Grid.stamp`: a week
+whose Monday is a holiday is stamped Tuesday), whichever days have data, as the importer stamps stored weeks and
+months: a bar's time never changes when earlier rows of its period are imported later.
 
 Bars of a source resolution are the rows of a store: times in UTC seconds (intraday: any moment inside their
 period; D/W/M: 00:00 UTC of their trading day), prices in integer ticks, volumes as stored.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +34,8 @@ Volumes = npt.NDArray[np.float64]
 ORDER = tuple(Resolution)
 # 1970-01-01 was a Thursday: day number d lies in week (d + 3) // 7, which begins on Monday, day 7w - 3.
 _WEEK_OFFSET = 3
+# Months are numbered from 1970-01 here (numpy's datetime64[M]), from year 0 on the grid.
+_GRID_MONTH_OFFSET = 1970 * 12
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,7 +112,7 @@ def source_span(hours: TradingHours, source: Resolution, target: Resolution, sta
     """The times [lo, hi) (UTC seconds) of the `source` rows that make the `target` bars stamped in [start, end).
 
     The span holds whole periods of `target`, so each bar made from it is complete; a weekly or monthly bar made
-    from it may be stamped outside [start, end) (its first day with data decides), which the caller filters.
+    from it may be stamped outside [start, end) (its period's first trading day decides), which the caller filters.
     """
     if source is target:
         return start, end
@@ -145,14 +149,18 @@ def aggregate(hours: TradingHours, source: Resolution, target: Resolution, rows:
         raise ValueError(f"{source} bars do not make {target} bars")
     if source is target or not len(rows):
         return rows
+    days = _trading_days(hours, source, rows.times)
     if target.is_intraday:
-        starts = _intraday_starts(hours, target, _trading_days(hours, source, rows.times), rows.times)
-        keys, stamps = starts, starts
-    else:
-        days = _trading_days(hours, source, rows.times)
-        keys = _period_keys(target, days)
-        stamps = days * DAY
-    return _reduce(rows, keys, stamps)
+        keys = _intraday_starts(hours, target, days, rows.times)
+        firsts = _run_starts(keys)
+        return _reduce(rows, firsts, keys[firsts])
+    keys = _period_keys(target, days)
+    firsts = _run_starts(keys)
+    if target is Resolution.DAY:
+        return _reduce(rows, firsts, days[firsts] * DAY)
+    offset = _GRID_MONTH_OFFSET if target is Resolution.MONTH else 0
+    stamps = [_period_stamp(hours, target, key + offset) for key in keys[firsts].tolist()]
+    return _reduce(rows, firsts, np.array(stamps, dtype=np.int64))
 
 
 def _trading_days(hours: TradingHours, source: Resolution, times: Times) -> npt.NDArray[np.int64]:
@@ -183,12 +191,22 @@ def _period_keys(target: Resolution, days: npt.NDArray[np.int64]) -> npt.NDArray
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
-def _reduce(rows: TickColumns, keys: npt.NDArray[np.int64], stamps: Times) -> TickColumns:
-    """One bar per run of equal `keys`, stamped with the run's first stamp."""
-    firsts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
-    lasts = np.append(firsts[1:], len(keys)) - 1
+@lru_cache(maxsize=65_536)
+def _period_stamp(hours: TradingHours, target: Resolution, index: int) -> int:
+    """The bar time (UTC seconds) of W/M period `index` of the grid: 00:00 UTC of its first trading day."""
+    return grid_for(hours, target).stamp(index)
+
+
+def _run_starts(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The index of the first row of each run of equal `keys`."""
+    return np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
+
+
+def _reduce(rows: TickColumns, firsts: npt.NDArray[np.int64], stamps: Times) -> TickColumns:
+    """One bar per run of rows beginning at `firsts`, stamped with `stamps` (one per run)."""
+    lasts = np.append(firsts[1:], len(rows)) - 1
     return TickColumns(
-        stamps[firsts],
+        stamps,
         rows.opens[firsts],
         np.maximum.reduceat(rows.highs, firsts),
         np.minimum.reduceat(rows.lows, firsts),

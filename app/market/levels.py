@@ -17,7 +17,7 @@ from app.market.aggregate import TickColumns, aggregate
 from app.market.grid import Grid, grid_for
 from app.market.resolutions import DAY, Resolution
 from app.market.trades import Ints
-from app.market.trading_hours import TradingHours, day_number
+from app.market.trading_hours import TradingHours
 
 MINUTE = Resolution.M1
 
@@ -182,7 +182,7 @@ class DerivedLevel(Level):
         self.rows.extend(bars)
         high, low, close, volume = int(bars.highs.max()), int(bars.lows.min()), int(bars.closes[-1]), bars.volumes
         if self.part is None:
-            stamp = self._stamp(int(bars.times[0]))
+            stamp = self._stamp()
             self.part = (stamp, int(bars.opens[0]), high, low, close, float(volume.sum()))
         else:
             stamp, open_, was_high, was_low, _, was_volume = self.part
@@ -194,7 +194,7 @@ class DerivedLevel(Level):
         if self.part is None:
             if below is None:
                 return None
-            stamped = np.array([self._stamp(int(below.times[0]))], dtype=np.int64)
+            stamped = np.array([self._stamp()], dtype=np.int64)
             return TickColumns(stamped, below.opens, below.highs, below.lows, below.closes, below.volumes)
         stamp, open_, high, low, close, volume = self.part
         if below is None:
@@ -213,11 +213,7 @@ class DerivedLevel(Level):
             return None
         return aggregate(self.hours, self.source.resolution, self.resolution, self.rows.columns())
 
-    def _stamp(self, first: int) -> int:
-        """The bar time of a bar whose first source bar is stamped `first`, as `aggregate` stamps it: an intraday
-        period's start; 00:00 UTC of the (first) trading day with data for a day, week or month."""
-        if self.resolution.is_intraday:
-            return self.start
-        if self.source.resolution.is_intraday:
-            return day_number(self.hours.trading_day(first)) * DAY
-        return first
+    def _stamp(self) -> int:
+        """The forming period's bar time, as `aggregate` stamps it: an intraday period's start; 00:00 UTC of the
+        trading day of a day, of the first trading day by the calendar of a week or month (`Grid.stamp`)."""
+        return self.start if self.resolution.is_intraday else self.grid.stamp(self.period)

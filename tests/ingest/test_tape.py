@@ -135,10 +135,11 @@ def test_forming_bars_hold_the_trades_so_far_and_close_when_their_period_ends() 
     tape.add(trades([ms + 1, ms + 9], [100, 98], [4, 5]))
     for resolution in ORDER:
         bars = tape.bars(resolution)
-        # A 24x7 grid is anchored at midnight UTC; a week or month made of data begins on its first day with data.
-        period = resolution.seconds if resolution.is_intraday else DAY
+        # A week or month is stamped at its first trading day by the calendar (a 24x7 one's: Monday, the 1st).
+        grid = grid_for(CRYPTO, resolution)
+        stamp = grid.stamp(grid.index(START))
         got = (bars.times, bars.opens, bars.highs, bars.lows, bars.closes, bars.volumes)
-        assert [column.tolist() for column in got] == [[START // period * period], [100], [103], [98], [98], [0.0015]]
+        assert [column.tolist() for column in got] == [[stamp], [100], [103], [98], [98], [0.0015]]
     assert tape.floor() == ms
     # The minute ends: its bar is final and goes to the store; the next minute has no trade, so no bar.
     tape.advance(START + 60)

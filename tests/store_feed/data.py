@@ -164,12 +164,24 @@ def _key_and_stamp(spec: InstrumentSpec, t: int, resolution: str, daily_rows: bo
         start = _period_start(spec, t, int(resolution))
         return start, start
     day = _stored_day(t) if daily_rows else _trading_day(spec, t)
-    # A day's, week's or month's bar is stamped with its first day that has rows (rows come in time order).
+    # A week's or month's bar is stamped with its first trading day by the calendar, whichever days have rows.
     if resolution == "1W":
-        return day.isocalendar()[:2], _utc_midnight(day)
+        return day.isocalendar()[:2], _utc_midnight(_first_trading_day(spec, day - timedelta(days=day.weekday()), 7))
     if resolution == "1M":
-        return (day.year, day.month), _utc_midnight(day)
+        first = day.replace(day=1)
+        length = ((first + timedelta(days=31)).replace(day=1) - first).days
+        return (day.year, day.month), _utc_midnight(_first_trading_day(spec, first, length))
     return day, _utc_midnight(day)
+
+
+def _first_trading_day(spec: InstrumentSpec, first: date, length: int) -> date:
+    """The first of the `length` days from `first` on that has a session: a weekday (both sessions here trade
+    Monday to Friday), for a stock not an NYSE holiday; `first` when none has."""
+    closed = holidays.financial_holidays("NYSE", years=(first.year, first.year + 1))
+    for day in (first + timedelta(days=k) for k in range(length)):
+        if day.weekday() < 5 and not (spec.asset_class is AssetClass.STOCK and day in closed):
+            return day
+    return first
 
 
 def expected(spec: InstrumentSpec, rows: list[Row], resolution: str, *, daily_rows: bool = False) -> list[Bar]:

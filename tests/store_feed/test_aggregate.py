@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.market.aggregate import TickColumns, aggregate, nests, served, source_for, source_span
+from app.market.grid import grid_for
 from app.market.resolutions import DAY, Resolution
 from app.market.sessions import trading_hours
 from app.market.trading_hours import TradingHours
@@ -70,6 +71,22 @@ def test_aggregates_nest(bars: tuple[TradingHours, TickColumns], finer: R, middl
     direct = aggregate(hours, finer, coarser, minutes)
     assert same(aggregate(hours, middle, coarser, aggregate(hours, finer, middle, minutes)), direct)
     assert int(direct.volumes.sum()) == int(minutes.volumes.sum())
+
+
+@pytest.mark.parametrize("target", [R.WEEK, R.MONTH])
+@settings(max_examples=40, deadline=None)
+@given(bars=minute_bars())
+def test_weeks_and_months_are_stamped_at_their_first_trading_day_by_the_calendar(
+    bars: tuple[TradingHours, TickColumns], target: R
+) -> None:
+    """A week's or month's bar is stamped where the grid (and the importer) stamps its period, whichever of its days
+    have data: earlier rows imported later never move it."""
+    hours, minutes = bars
+    grid = grid_for(hours, target)
+    stamps = sorted({grid.stamp(grid.index(t)) for t in minutes.times.tolist()})
+    assert aggregate(hours, R.M1, target, minutes).times.tolist() == stamps
+    days = aggregate(hours, R.M1, R.DAY, minutes)
+    assert aggregate(hours, R.DAY, target, days).times.tolist() == stamps
 
 
 @pytest.mark.parametrize("target", [R.M15, R.H1, R.H4, R.DAY, R.WEEK, R.MONTH])

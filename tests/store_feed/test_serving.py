@@ -71,8 +71,9 @@ async def test_intraday_aggregates_lie_on_the_session_grid_extended_through_the_
 
 @pytest.mark.parametrize("resolution", ["60", "1D", "1W"])
 async def test_days_and_weeks_of_an_overnight_session_are_made_of_minutes(served: Client, resolution: str) -> None:
-    """FXAB's trading day begins at 17:00 New York the evening before: Sunday evening is Monday's."""
-    bars = await fetch_bars(served, "FXAB", resolution, *FXAB_DAYS)
+    """FXAB's trading day begins at 17:00 New York the evening before: Sunday evening is Monday's. (Its first week
+    is stamped Monday 2024-11-04, before its data: the request begins a week earlier.)"""
+    bars = await fetch_bars(served, "FXAB", resolution, FXAB_DAYS[0] - 7 * 86_400, FXAB_DAYS[1])
     assert_bars(bars, expected(FXAB, fxab_minutes(), resolution))
     if resolution == "1D":
         assert [bar["time"] // 1000 for bar in bars] == [1730937600 + 86400 * k for k in (0, 1, 4, 5)]
