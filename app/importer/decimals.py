@@ -6,6 +6,10 @@ a place a price needs), so that prices turn into ticks without a float in betwee
 optional minus, digits, at most one point) is read for the whole column at once as a byte matrix; any other field
 (an exponent, a leading plus, surrounding spaces, thousands grouping) is read on its own by the standard library's
 Decimal, and a field neither reads (`null`, `NaN`, empty) is marked bad.
+
+Digits and places are held as int64, so a number fits in MAX_DIGITS digits: one of 10**18 or more is marked large
+(it is a number, but beyond any price or volume the store takes: the caller says so, with the largest it takes),
+and one of more digits than that below it (0.1234567890123456789, 1e-30) is marked bad as well, with its reason.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 
 import numpy as np
 import numpy.typing as npt
@@ -33,13 +38,24 @@ _EXACT = 2**53
 _GROUPED = re.compile(r"[-+]?(\d{1,3}(\.\d{3})+|\d*)(,\d*)?")
 
 
+class Unread(Enum):
+    """Why a field is not held as digits and places (see `read_one`)."""
+
+    NOT_A_NUMBER = "not a number"
+    TOO_PRECISE = f"more than {MAX_DIGITS} digits"
+    TOO_LARGE = "too large"
+
+
 @dataclass(frozen=True, slots=True)
 class Decimals:
-    """A column of numbers: `digits / 10**places` each; `bad` rows are not numbers (0 and 0 there)."""
+    """A column of numbers: `digits / 10**places` each (places 0 to MAX_DIGITS). `bad` rows are not numbers, or
+    have more digits than MAX_DIGITS (0 and 0 there); `large` rows are numbers of 10**18 or more, beyond any price
+    or volume stored: their digits are their sign (1 or -1), places 0."""
 
     digits: Ints
     places: Ints
     bad: Mask
+    large: Mask
 
     def floats(self) -> npt.NDArray[np.float64]:
         """The numbers as floats, each the double nearest its decimal: one correctly rounded division where the
@@ -103,13 +119,18 @@ def read_decimals(fields: Fields, comma: bool = False) -> Decimals:
     digits[~plain] = 0
     places[~plain] = 0
     bad = np.zeros(len(fields), dtype=np.bool_)
+    large = np.zeros(len(fields), dtype=np.bool_)
     for row in np.flatnonzero(~plain):
-        read = read_one(fields[row].decode("latin-1"), comma)
-        if read is None:
+        text = fields[row].decode("latin-1")
+        read = read_one(text, comma)
+        if read is Unread.TOO_LARGE:
+            large[row] = True
+            digits[row] = -1 if text.strip().startswith("-") else 1
+        elif isinstance(read, Unread):
             bad[row] = True
         else:
             digits[row], places[row] = read
-    return Decimals(digits, places, bad)
+    return Decimals(digits, places, bad, large)
 
 
 def _count(flags: Mask) -> npt.NDArray[np.uint8]:
@@ -119,30 +140,41 @@ def _count(flags: Mask) -> npt.NDArray[np.uint8]:
     return counted
 
 
-def read_one(text: str, comma: bool = False) -> tuple[int, int] | None:
-    """One number as (digits, places) with trailing zeros dropped, or None when `text` is not a finite number
-    of at most MAX_DIGITS significant digits."""
+def read_one(text: str, comma: bool = False) -> tuple[int, int] | Unread:
+    """One number as (digits, places) with trailing zeros dropped (less than 10**MAX_DIGITS each), or why not:
+    not a finite number, a number of 10**MAX_DIGITS or more, or one that needs more digits below that."""
     spelled = text.strip()
     if comma:
         if "." in spelled and not _GROUPED.fullmatch(spelled):
-            return None
+            return Unread.NOT_A_NUMBER
         spelled = spelled.replace(".", "").replace(",", ".")
     elif "," in spelled:
-        return None
+        return Unread.NOT_A_NUMBER
     try:
         number = Decimal(spelled)
     except InvalidOperation:
-        return None
+        return Unread.NOT_A_NUMBER
     if not number.is_finite():
-        return None
-    sign, figures, exponent = number.normalize().as_tuple()
+        return Unread.NOT_A_NUMBER
+    if number and number.adjusted() >= MAX_DIGITS:
+        return Unread.TOO_LARGE
+    # Trailing zeros dropped by hand: Decimal's normalize() rounds to its context's 28 digits and smallest exponent.
+    sign, figures, exponent = number.as_tuple()
     assert isinstance(exponent, int)  # finite numbers have an integer exponent
-    if len(figures) + max(exponent, 0) > MAX_DIGITS:
-        return None
-    digits = int("".join(map(str, figures))) * (-1 if sign else 1)
-    return (digits * 10**exponent, 0) if exponent >= 0 else (digits, -exponent)
+    digits = int("".join(map(str, figures)))
+    if digits == 0:
+        return 0, 0
+    while digits % 10 == 0:
+        digits //= 10
+        exponent += 1
+    digits *= -1 if sign else 1
+    if exponent >= 0:
+        return digits * 10**exponent, 0
+    if -exponent > MAX_DIGITS or abs(digits) >= 10**MAX_DIGITS:
+        return Unread.TOO_PRECISE
+    return digits, -exponent
 
 
 def is_number(text: str, comma: bool = False) -> bool:
     """Whether `text` reads as a number (how a header line is told from a data line)."""
-    return read_one(text, comma) is not None
+    return read_one(text, comma) is not Unread.NOT_A_NUMBER

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.importer.decimals import read_decimals
+from app.importer.decimals import Unread, read_decimals, read_one
 from app.importer.ticks import spelled, to_ticks
 
 
-def read(*texts: str, comma: bool = False) -> list[tuple[int, int] | None]:
+def read(*texts: str, comma: bool = False) -> list[tuple[int, int] | str | None]:
+    """Each number as (digits, places); None: not one; `large` or `-large`: too large to hold, with its sign."""
     numbers = read_decimals(np.array([text.encode() for text in texts], dtype="S40"), comma)
     return [
-        None if bad else (int(digits), int(places))
-        for digits, places, bad in zip(numbers.digits, numbers.places, numbers.bad, strict=True)
+        None if bad else ("large" if digits > 0 else "-large") if large else (int(digits), int(places))
+        for digits, places, bad, large in zip(numbers.digits, numbers.places, numbers.bad, numbers.large, strict=True)
     ]
 
 
@@ -39,9 +40,45 @@ def test_numbers_are_read_exactly(text: str, expected: tuple[int, int]) -> None:
     assert read(text) == [expected]
 
 
-@pytest.mark.parametrize("text", ["null", "", "NaN", "inf", "-", "1.2.3", "1-2", "1,5", "abc", "1234567890123456789"])
-def test_what_is_not_a_number_is_bad(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "null",
+        "",
+        "NaN",
+        "inf",
+        "-",
+        "1.2.3",
+        "1-2",
+        "1,5",
+        "abc",
+        "0.1234567890123456789",
+        "1e-99999999999",
+        "1.00000000000000000000000000001",
+    ],
+)
+def test_what_is_not_a_number_of_at_most_18_digits_is_bad(text: str) -> None:
     assert read(text) == [None]
+
+
+def test_numbers_too_large_to_hold_are_large_with_their_sign() -> None:
+    texts = ("1e18", "-1e300", "1234567890123456789", "1234567890123456789.5", " +1E+19 ", "999999999999999999")
+    assert read(*texts) == ["large", "-large", "large", "large", "large", (999999999999999999, 0)]
+    assert read("1.000.000.000.000.000.000,5", comma=True) == ["large"]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("null", Unread.NOT_A_NUMBER),
+        ("0.1234567890123456789", Unread.TOO_PRECISE),
+        ("1e18", Unread.TOO_LARGE),
+        ("-1e18", Unread.TOO_LARGE),
+        ("1.5", (15, 1)),
+    ],
+)
+def test_one_number_read_alone_says_why_it_is_not_held(text: str, said: tuple[int, int] | Unread) -> None:
+    assert read_one(text) == said
 
 
 def test_a_column_mixes_spellings_row_by_row() -> None:
@@ -75,18 +112,31 @@ def test_floats_are_the_nearest_doubles() -> None:
 
 def test_prices_become_ticks_exactly_or_are_off_the_grid() -> None:
     numbers = read_decimals(np.array([b"1.5", b"1.25", b"1.255", b"100", b"-0.75", b"0.3"]))
-    ticks, ok = to_ticks(numbers, 100)
+    ticks, held, on_grid = to_ticks(numbers, 100)
     assert ticks.tolist() == [150, 125, 0, 10_000, -75, 30]
-    assert ok.tolist() == [True, True, False, True, True, True]
+    assert held.all()
+    assert on_grid.tolist() == [True, True, False, True, True, True]
     # Quarters: 1.5 is 6 ticks, 0.3 is not a quarter.
-    ticks, ok = to_ticks(numbers, 4)
+    ticks, held, on_grid = to_ticks(numbers, 4)
     assert ticks.tolist() == [6, 5, 0, 400, -3, 0]
-    assert ok.tolist() == [True, True, False, True, True, False]
+    assert on_grid.tolist() == [True, True, False, True, True, False]
 
 
-def test_ticks_beyond_what_a_double_holds_are_refused() -> None:
-    numbers = read_decimals(np.array([b"90071992547409.93", b"90071992547409.91"]))
-    assert to_ticks(numbers, 100)[1].tolist() == [False, True]
+def test_ticks_beyond_what_a_double_holds_are_not_held() -> None:
+    texts = [b"90071992547409.93", b"90071992547409.92", b"-90071992547409.92", b"-90071992547409.93", b"1e30"]
+    ticks, held, _ = to_ticks(read_decimals(np.array(texts)), 100)
+    assert held.tolist() == [False, True, True, False, False]
+    assert ticks.tolist() == [0, 2**53, -(2**53), 0, 0]
+
+
+def test_a_price_of_many_places_beside_a_large_one_is_ticks_each_on_its_own() -> None:
+    # Written with 12 places, 12345678.9 would pass what an int64 holds; its ticks at pricescale 100 do not.
+    ticks, held, on_grid = to_ticks(read_decimals(np.array([b"1.000000000001", b"12345678.9", b"1e-18"])), 100)
+    assert (ticks.tolist(), held.tolist(), on_grid.tolist()) == (
+        [0, 1_234_567_890, 0],
+        [True] * 3,
+        [False, True, False],
+    )
 
 
 def test_a_number_is_spelled_as_written() -> None:

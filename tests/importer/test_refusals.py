@@ -11,6 +11,7 @@ from app.store.base import BarStore
 from tests.importer.helpers import Write, as_lists, refused, run_import, stored
 
 HEADER = "time,open,high,low,close,volume\n"
+CENTS = InstrumentFlags(pricescale=100)
 GOOD = "2024-01-02,10,11,9,10.25,100\n2024-01-03,10.25,12,10,11,200\n"
 
 
@@ -171,7 +172,8 @@ def test_description_and_exchange_follow_the_flags(store: BarStore, write: Write
     ("text", "said"),
     [
         ("", "bars.csv: is empty: no header and no bars"),
-        (HEADER, "bars.csv: 0 bar times: too few to tell the resolution"),
+        (HEADER, "bars.csv: has a header but no bars"),
+        (HEADER + "\n\n", "bars.csv: has a header but no bars"),
         (HEADER + "2024-01-02 14:30,1,1,1,1,1\n", "bars.csv: 1 bar time: too few to tell the resolution"),
         (
             HEADER + "2024-01-02 14:30,1,1,1,1,1\n2024-01-02 14:32,1,1,1,1,1\n2024-01-02 14:34,1,1,1,1,1\n",
@@ -189,3 +191,72 @@ def test_a_missing_file_is_named(store: BarStore, write: Write) -> None:
     assert "missing.csv: cannot be read (No such file or directory)" in refused(
         store, write(HEADER + GOOD).parent / "missing.csv"
     )
+
+
+@pytest.mark.parametrize(
+    ("volume", "said"),
+    [
+        ("1e18", "volume 1e18 is too large: at most 9,007,199,254,740,992"),
+        ("1e300", "volume 1e300 is too large: at most 9,007,199,254,740,992"),
+        ("1e17", "volume 100000000000000000 is too large: at most 9,007,199,254,740,992"),
+        # One past 2**53: a double would hold it as 9007199254740992.
+        ("9007199254740993", "volume 9007199254740993 is too large: at most 9,007,199,254,740,992"),
+        ("9007199254740992.5", "volume 9007199254740992.5 is too large: at most 9,007,199,254,740,992"),
+        ("12345678901234567890", "volume 12345678901234567890 is too large: at most 9,007,199,254,740,992"),
+        ("-1e300", "volume is negative (open 11, high 12, low 10, close 11, volume -1e300)"),
+    ],
+)
+def test_a_volume_too_large_is_said_to_be(store: BarStore, write: Write, volume: str, said: str) -> None:
+    message = refused(store, write(HEADER + GOOD + f"2024-01-04,11,12,10,11,{volume}\n"))
+    if "too large" in said:
+        said += " (2**53: a double holds every whole volume up to it)"
+    assert message.splitlines() == ["Nothing was imported: 1 problem in the input.", f"  bars.csv line 4: {said}"]
+
+
+def test_the_largest_volume_is_stored_exactly(store: BarStore, write: Write) -> None:
+    run_import(store, write(HEADER + GOOD + "2024-01-04,11,12,10,11,9007199254740992\n"))
+    assert int(stored(store, Resolution.DAY).volumes[-1]) == 2**53
+
+
+@pytest.mark.parametrize(
+    ("close", "flags", "said"),
+    [
+        ("1e300", InstrumentFlags(), "too large: at most 9,007,199,254,740,992 at pricescale 1"),
+        ("1000000000000000", CENTS, "too large: at most 90,071,992,547,409.92 at pricescale 100"),
+        ("-1e300", CENTS, "too small: at least -90,071,992,547,409.92 at pricescale 100"),
+        # Quarters: 2**53 ticks are 2**51 exactly; thirds: the largest price that is a decimal is a whole one.
+        ("1e300", InstrumentFlags(pricescale=4), "too large: at most 2,251,799,813,685,248 at pricescale 4"),
+        ("1e300", InstrumentFlags(pricescale=3), "too large: at most 3,002,399,751,580,330 at pricescale 3"),
+        ("1e300", InstrumentFlags(pricescale=12), "too large: at most 750,599,937,895,082.5 at pricescale 12"),
+    ],
+)
+def test_a_price_too_large_for_ticks_is_said_to_be(
+    store: BarStore, write: Write, close: str, flags: InstrumentFlags, said: str
+) -> None:
+    rows = "2024-01-02,10,11,9,10,100\n2024-01-03,10,12,10,11,200\n"
+    message = refused(store, write(HEADER + rows + f"2024-01-04,11,12,10,{close},5\n"), flags=flags)
+    assert message.splitlines() == [
+        "Nothing was imported: 1 problem in the input.",
+        f"  bars.csv line 4: close {close} is {said} (2**53 ticks)",
+    ]
+
+
+def test_a_number_of_too_many_digits_is_said_to_be(store: BarStore, write: Write) -> None:
+    message = refused(store, write(HEADER + GOOD + "2024-01-04,11,12,10,11,0.1234567890123456789\n"))
+    assert "bars.csv line 4: more than 18 digits: volume '0.1234567890123456789'" in message
+
+
+def test_a_refused_row_does_not_hide_the_resolution(store: BarStore, write: Write) -> None:
+    path = write(HEADER + "2024-01-02,10,11,9,10,1\n2024-01-03,null,null,null,null,null\n2024-01-04,10,11,9,10,1\n")
+    assert refused(store, path).splitlines() == [
+        "Nothing was imported: 1 problem in the input.",
+        "  bars.csv line 3: not a number: open 'null', high 'null', low 'null', close 'null', volume 'null'",
+    ]
+
+
+def test_unreadable_times_leave_the_resolution_unsaid(store: BarStore, write: Write) -> None:
+    rows = "2024-01-02 14:30,1,1,1,1,1\n2024-01-02 14:3x,1,1,1,1,1\n2024-01-02 14:32,1,1,1,1,1\n"
+    assert refused(store, write(HEADER + rows)).splitlines() == [
+        "Nothing was imported: 1 problem in the input.",
+        "  bars.csv line 3: time '2024-01-02 14:3x' is not a date, a date and time, or a unix time",
+    ]
