@@ -163,6 +163,13 @@ def aggregate(hours: TradingHours, source: Resolution, target: Resolution, rows:
     return _reduce(rows, firsts, np.array(stamps, dtype=np.int64))
 
 
+def bar_time(hours: TradingHours, source: Resolution, target: Resolution, time: int) -> int:
+    """The time (UTC seconds) of the `target` bar that the `source` row stamped `time` is part of, as `aggregate`
+    stamps it. ValueError when `source` does not nest into `target`."""
+    one = np.array([time], dtype=np.int64)
+    return int(aggregate(hours, source, target, TickColumns(one, one, one, one, one, np.zeros(1))).times[0])
+
+
 def _trading_days(hours: TradingHours, source: Resolution, times: Times) -> npt.NDArray[np.int64]:
     """The trading day (number) of each row: by the trading days' starts for intraday rows, by the date of their
     00:00 UTC stamp for D rows."""

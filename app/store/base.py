@@ -96,13 +96,34 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Rewrites:
+    """The writes that changed a series other than by adding bars after its last one (a bar replaced, a bar added
+    before the last): how many there were, the earliest bar time the latest of them wrote and the earliest any of
+    them wrote (UTC seconds). Appends are not counted: a reader that holds a series' newest bars reloads their tail
+    on any change, and more only when a rewrite happened."""
+
+    count: int
+    latest: int
+    earliest: int
+
+    def since(self, seen: int) -> int | None:
+        """The earliest bar time (UTC seconds) that may have changed since the reader saw `seen` rewrites: None
+        when none happened since, the latest one's when one did, the earliest of all when more did."""
+        if self.count == seen:
+            return None
+        return self.latest if self.count == seen + 1 else self.earliest
+
+
+@dataclass(frozen=True, slots=True)
 class StoredInstrument:
     """An instrument of the store with the resolutions it holds bars at (finest first) and, for each of them,
-    the times of its first and last stored bar (UTC seconds, both included)."""
+    the times of its first and last stored bar (UTC seconds, both included) and its rewrites (only those series
+    that had any)."""
 
     spec: InstrumentSpec
     resolutions: tuple[Resolution, ...]
     spans: dict[Resolution, tuple[int, int]] = field(default_factory=dict)
+    rewrites: dict[Resolution, Rewrites] = field(default_factory=dict)
 
 
 class BarStore(Protocol):

@@ -1,5 +1,5 @@
 """Instruments as table rows, shared by both engines: a spec checked and flattened, stored instruments rebuilt
-with the span of each series (symbol, resolution) of bars."""
+with the span and rewrites of each series (symbol, resolution) of bars."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from app.market.instruments import AssetClass
 from app.market.resolutions import Resolution
-from app.store.base import InstrumentSpec, StoredInstrument, StoreError
+from app.store.base import InstrumentSpec, Rewrites, StoredInstrument, StoreError
 
 # The instruments table's columns, in InstrumentSpec's field order.
 COLUMNS = (
@@ -25,6 +25,8 @@ COLUMNS = (
     "currency",
 )
 InstrumentRow = tuple[str, str, str, str, str, str, int, int, int, str]
+# The series table's columns that `stored_instruments` reads, in its order.
+SERIES_COLUMNS = "symbol, resolution, first_time, last_time, rewrites, rewrite_latest_from, rewrite_earliest_from"
 _ORDER = {resolution: rank for rank, resolution in enumerate(Resolution)}
 
 
@@ -57,11 +59,15 @@ def instrument_row(spec: InstrumentSpec) -> InstrumentRow:
 def stored_instruments(
     instruments: Iterable[tuple[Any, ...]], series: Iterable[tuple[Any, ...]]
 ) -> list[StoredInstrument]:
-    """Stored instruments by symbol from rows of COLUMNS and of series (symbol, resolution, first and last bar time
-    in UTC seconds), each with its resolutions finest first and their spans."""
+    """Stored instruments by symbol from rows of COLUMNS and of SERIES_COLUMNS (symbol, resolution, first and last
+    bar time in UTC seconds, rewrites and the times they wrote from), each with its resolutions finest first, their
+    spans and rewrites."""
     spans: defaultdict[str, dict[Resolution, tuple[int, int]]] = defaultdict(dict)
-    for symbol, resolution, first, last in series:
+    rewrites: defaultdict[str, dict[Resolution, Rewrites]] = defaultdict(dict)
+    for symbol, resolution, first, last, count, latest, earliest in series:
         spans[symbol][Resolution(resolution)] = (first, last)
+        if count:
+            rewrites[symbol][Resolution(resolution)] = Rewrites(count, latest, earliest)
     stored = []
     for symbol, asset_class, exchange, zone, session, description, scale, minmov, precision, currency in sorted(
         instruments
@@ -70,5 +76,5 @@ def stored_instruments(
             symbol, AssetClass(asset_class), exchange, zone, session, description, scale, minmov, precision, currency
         )
         own = dict(sorted(spans[symbol].items(), key=lambda item: _ORDER[item[0]]))
-        stored.append(StoredInstrument(spec, tuple(own), own))
+        stored.append(StoredInstrument(spec, tuple(own), own, rewrites[symbol]))
     return stored

@@ -35,6 +35,7 @@ from app.market.resolutions import Resolution
 from app.store.base import BarStore, StoreError, StoreUnavailableError
 from app.store.live import NewestBars, Topic, Window
 from app.store.reading import END_OF_TIME, read_history
+from app.store.reload import reload_starts
 from app.store.replay import Replay
 from app.store.view import NO_QUOTE, Listing, bar_columns, history, last_bar, listings, quote
 
@@ -238,7 +239,8 @@ class StoredFeed:
         """Bring the view up to the store (reading it in a worker thread); note whether the store answers."""
         loop = asyncio.get_running_loop()
         try:
-            update = await loop.run_in_executor(self._poller, self._poll, self._revision, self.newest.tails())
+            held = self.newest.windows()
+            update = await loop.run_in_executor(self._poller, self._poll, self._revision, held, self._listings)
         except StoreError as error:
             self._failed(error)
             return
@@ -270,9 +272,10 @@ class StoredFeed:
         if self._store is not None:
             self._store.close()
 
-    def _poll(self, known: int | None, tails: dict[Topic, int]) -> _Update | None:
-        """In the poll thread: a new view when the store changed since revision `known` (with the held topics'
-        bars from `tails` on), else None."""
+    def _poll(self, known: int | None, held: dict[Topic, Window], before: dict[str, Listing]) -> _Update | None:
+        """In the poll thread: a new view when the store changed since revision `known` (whose instruments were
+        `before`), with the `held` topics' bars read again from where the change may have reached
+        (`reload_starts`), else None."""
         if self._store is None:
             self._store = self._connect()
             if self._store is None:
@@ -284,11 +287,9 @@ class StoredFeed:
         found = listings(store.instruments())
         quotes = {symbol: quote(store, listing) for symbol, listing in found.items()}
         windows = {}
-        for (symbol, resolution), start in tails.items():
-            listing = found.get(symbol)
-            if listing is not None and resolution in listing.instrument.resolutions:
-                bars = read_history(store, listing.series, resolution, start, END_OF_TIME, 0).bars
-                windows[symbol, resolution] = Window(start, bars)
+        for (symbol, resolution), start in reload_starts(held, before, found).items():
+            bars = read_history(store, found[symbol].series, resolution, start, END_OF_TIME, 0).bars
+            windows[symbol, resolution] = Window(start, bars)
         return _Update(revision, found, quotes, windows)
 
     def _apply(self, update: _Update) -> None:

@@ -2,8 +2,9 @@
 
 The live stream asks for bars at once, on the event loop (the latest bar, a bar that just closed, the bars of a
 resume), and a store is not read there. So a topic's newest bars are kept here: each history answer that runs up
-to the newest stored bar leaves them (`offer`), a change in the store reloads their tail (`refresh`), the live
-stream reads them, and history requests they cover are answered from them. Bars that ingest or a replay form
+to the newest stored bar leaves them (`offer`), a change in the store reloads their tail, or more where a write
+changed older bars (`refresh`, from where `reload.reload_starts` says), the live stream reads them, and history
+requests they cover are answered from them. Bars that ingest or a replay form
 belong here too: this is the one place a topic's newest bars live.
 """
 
@@ -41,8 +42,8 @@ class Window:
         return wanted <= 0 or int(self.bars.times.searchsorted(start)) >= wanted
 
     def tail_start(self, period: int) -> int:
-        """Where a reload after a change of the store begins: a period (`period` seconds) before the newest bar,
-        so that the newest bar and a weekly or monthly bar whose first day moved earlier are read again."""
+        """Where a reload after bars were appended to the store begins: a period (`period` seconds) before the
+        newest bar, so that the newest bar, which the appended rows may belong to, is read again."""
         return max(self.start, int(self.bars.times[-1]) - period) if len(self.bars) else self.start
 
     def merged(self, fresher: Window) -> Window:
@@ -82,14 +83,18 @@ class NewestBars:
         while len(self._windows) > self._topics:
             self._windows.popitem(last=False)
 
+    def windows(self) -> dict[Topic, Window]:
+        """Every held topic's window, as they stand now (a copy: the poll thread reads it while the loop moves on)."""
+        return dict(self._windows)
+
     def tails(self) -> dict[Topic, int]:
         """Each held topic and where a reload of its window begins (`Window.tail_start`)."""
         return {topic: window.tail_start(topic[1].seconds) for topic, window in self._windows.items()}
 
     def refresh(self, tails: dict[Topic, Window], regridded: set[str]) -> None:
-        """After a change of the store: each topic of `tails` with its tail reloaded; the others go (their
-        instrument or resolution is no longer served). The older bars of `regridded` symbols (whose session or
-        timezone changed) go too: they were made on another grid."""
+        """After a change of the store: each topic of `tails` with its bars from the tail's start on reloaded; the
+        others go (their instrument or resolution is no longer served). The older bars of `regridded` symbols (whose
+        session or timezone changed) go too: they were made on another grid."""
         held = self._windows
         self._windows = OrderedDict()
         for topic, tail in tails.items():

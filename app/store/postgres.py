@@ -28,11 +28,11 @@ from app.store.base import (
     StoreUnavailableError,
     WriteResult,
 )
-from app.store.catalog import COLUMNS, instrument_row, stored_instruments
+from app.store.catalog import COLUMNS, SERIES_COLUMNS, instrument_row, stored_instruments
 from app.store.migrations.runner import migrate_postgres
 from app.store.pgcopy import COLUMNS as COPY_COLUMNS
 from app.store.pgcopy import copy_blocks
-from app.store.rows import checked, compare, from_records, selected
+from app.store.rows import checked, compare, from_records, rewritten_from, selected
 from app.store.url import redacted
 
 # Seconds a call waits for a connection before it raises StoreUnavailableError.
@@ -52,6 +52,12 @@ _WIDEN_SERIES = (
     "INSERT INTO series (symbol, resolution, first_time, last_time) VALUES (%s, %s, %s, %s) "
     "ON CONFLICT (symbol, resolution) DO UPDATE SET first_time = LEAST(series.first_time, EXCLUDED.first_time), "
     "last_time = GREATEST(series.last_time, EXCLUDED.last_time)"
+)
+_LAST_TIME = "SELECT last_time FROM series WHERE symbol = %s AND resolution = %s"
+_COUNT_REWRITE = (
+    "UPDATE series SET rewrites = rewrites + 1, rewrite_latest_from = %(time)s, "
+    "rewrite_earliest_from = LEAST(COALESCE(rewrite_earliest_from, %(time)s), %(time)s) "
+    "WHERE symbol = %(symbol)s AND resolution = %(resolution)s"
 )
 # Last in its transaction: the row's lock, which every writer needs, is held only until the commit.
 _BUMP_REVISION = "UPDATE revision SET value = value + 1 WHERE id = 1"
@@ -89,7 +95,7 @@ class PostgresStore:
         """Every stored instrument, by symbol, with the resolutions and spans of its bars."""
         with self._transaction() as db:
             instruments = db.execute(f"SELECT {', '.join(COLUMNS)} FROM instruments").fetchall()
-            series = db.execute("SELECT symbol, resolution, first_time, last_time FROM series").fetchall()
+            series = db.execute(f"SELECT {SERIES_COLUMNS} FROM series").fetchall()
         return stored_instruments(instruments, series)
 
     def put_instrument(self, spec: InstrumentSpec) -> None:
@@ -110,6 +116,8 @@ class PostgresStore:
             inserted, changed = int(comparison.new.sum()), int(comparison.changed.sum())
             if changed and not replace:
                 raise ConflictError(symbol, resolution, rows.times[comparison.changed].tolist())
+            last = db.execute(_LAST_TIME, (symbol, resolution.value)).fetchone()
+            rewritten = rewritten_from(rows, comparison, None if last is None else int(last[0]))
             if changed:
                 times = rows.times[comparison.changed].tolist()
                 db.execute(_DELETE_BARS, (symbol, resolution.value, times))
@@ -119,6 +127,8 @@ class PostgresStore:
                         copy.write(block)
             if inserted:
                 db.execute(_WIDEN_SERIES, (symbol, resolution.value, int(rows.times[0]), int(rows.times[-1])))
+            if rewritten is not None:
+                db.execute(_COUNT_REWRITE, {"time": rewritten, "symbol": symbol, "resolution": resolution.value})
             if inserted or changed:
                 db.execute(_BUMP_REVISION)
         return WriteResult(inserted=inserted, unchanged=len(rows) - inserted - changed, replaced=changed)

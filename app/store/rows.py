@@ -69,6 +69,14 @@ def compare(rows: BarRows, read_stored: Callable[[int, int], BarRows]) -> Compar
     return Comparison(np.concatenate(new), np.concatenate(changed))
 
 
+def rewritten_from(rows: BarRows, comparison: Comparison, last: int | None) -> int | None:
+    """The earliest time of checked `rows` that changes their series other than by appending after its last bar
+    (`last`, UTC seconds; None: the series has no bars yet): a row stored with other values, or a new row before
+    `last`. None when the write only appends (or changes nothing)."""
+    rewriting = comparison.changed | (comparison.new & (rows.times < last)) if last is not None else comparison.changed
+    return int(rows.times[int(np.argmax(rewriting))]) if rewriting.any() else None
+
+
 def chunks(rows: BarRows, size: int) -> Iterator[BarRows]:
     """`rows` in consecutive slices of at most `size` rows (views, no copies)."""
     for start in range(0, len(rows), size):

@@ -26,9 +26,9 @@ from app.store.base import (
     StoreUnavailableError,
     WriteResult,
 )
-from app.store.catalog import COLUMNS, instrument_row, stored_instruments
+from app.store.catalog import COLUMNS, SERIES_COLUMNS, instrument_row, stored_instruments
 from app.store.migrations.runner import migrate_sqlite
-from app.store.rows import checked, compare, from_records, selected, sliced, statement_parameters
+from app.store.rows import checked, compare, from_records, rewritten_from, selected, sliced, statement_parameters
 
 # Seconds a write waits for another process's write to commit (a write of a million bars takes about a second).
 BUSY_TIMEOUT = 5.0
@@ -49,6 +49,11 @@ _WIDEN_SERIES = (
     "INSERT INTO series (symbol, resolution, first_time, last_time) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (symbol, resolution) DO UPDATE SET "
     "first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)"
+)
+_LAST_TIME = "SELECT last_time FROM series WHERE symbol = ? AND resolution = ?"
+_COUNT_REWRITE = (
+    "UPDATE series SET rewrites = rewrites + 1, rewrite_latest_from = ?1, "
+    "rewrite_earliest_from = min(coalesce(rewrite_earliest_from, ?1), ?1) WHERE symbol = ?2 AND resolution = ?3"
 )
 _BUMP_REVISION = "UPDATE revision SET value = value + 1 WHERE id = 1"
 
@@ -72,7 +77,7 @@ class SqliteStore:
         """Every stored instrument, by symbol, with the resolutions and spans of its bars."""
         with self._transaction() as db:
             instruments = db.execute(f"SELECT {', '.join(COLUMNS)} FROM instruments").fetchall()
-            series = db.execute("SELECT symbol, resolution, first_time, last_time FROM series").fetchall()
+            series = db.execute(f"SELECT {SERIES_COLUMNS} FROM series").fetchall()
         return stored_instruments(instruments, series)
 
     def put_instrument(self, spec: InstrumentSpec) -> None:
@@ -93,8 +98,12 @@ class SqliteStore:
             inserted, changed = int(comparison.new.sum()), int(comparison.changed.sum())
             if changed and not replace:
                 raise ConflictError(symbol, resolution, rows.times[comparison.changed].tolist())
+            last = db.execute(_LAST_TIME, (symbol, resolution.value)).fetchone()
+            rewritten = rewritten_from(rows, comparison, None if last is None else int(last[0]))
             if inserted:
                 db.execute(_WIDEN_SERIES, (symbol, resolution.value, int(rows.times[0]), int(rows.times[-1])))
+            if rewritten is not None:
+                db.execute(_COUNT_REWRITE, (rewritten, symbol, resolution.value))
             if inserted or changed:
                 (series,) = db.execute(_SERIES_ID, (symbol, resolution.value)).fetchone()
                 # A plain INSERT of the new rows: only the replaced ones pay for looking for a row to replace.

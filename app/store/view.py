@@ -18,7 +18,7 @@ from app.market.feed import BarQuote
 from app.market.instruments import CRYPTO, FX, NASDAQ, AssetClass, Exchange, Instrument
 from app.market.resolutions import Resolution
 from app.market.sessions import SessionError
-from app.store.base import BarStore, StoredInstrument
+from app.store.base import BarStore, Rewrites, StoredInstrument
 from app.store.reading import END_OF_TIME, Series, read_history
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,13 @@ NO_QUOTE = BarQuote(None, None, None, None, None, None, None, None)
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """A stored instrument as served: the Instrument, what reads need, and each stored resolution's first bar time
-    (UTC seconds)."""
+    """A stored instrument as served: the Instrument, what reads need, each stored resolution's first bar time
+    (UTC seconds) and its rewrites (those that had any: what tells the feed which bars it holds may be stale)."""
 
     instrument: Instrument
     series: Series
     first_times: dict[Resolution, int]
+    rewrites: dict[Resolution, Rewrites]
 
 
 def listings(stored: list[StoredInstrument]) -> dict[str, Listing]:
@@ -60,7 +61,8 @@ def listings(stored: list[StoredInstrument]) -> dict[str, Listing]:
         )
         last_times = {resolution: last for resolution, (_, last) in item.spans.items()}
         first_times = {resolution: first for resolution, (first, _) in item.spans.items()}
-        found[instrument.symbol] = Listing(instrument, Series(spec.symbol, hours, last_times), first_times)
+        series = Series(spec.symbol, hours, last_times)
+        found[instrument.symbol] = Listing(instrument, series, first_times, item.rewrites)
     return found
 
 

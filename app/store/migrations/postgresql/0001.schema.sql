@@ -26,12 +26,18 @@ CREATE TABLE bars (
     PRIMARY KEY (symbol, resolution, time)
 );
 
--- Kept by every write, so that listing the instruments never scans their bars.
+-- Kept by every write, so that listing the instruments never scans their bars. rewrites: the writes that changed the
+-- series other than by appending bars after its last (a bar replaced, one added before the last), with the earliest
+-- bar time the latest of them wrote and the earliest any wrote (NULL: none), so that a reader holding bars in memory
+-- knows from where to read them again.
 CREATE TABLE series (
     symbol TEXT NOT NULL,
     resolution TEXT NOT NULL,
     first_time BIGINT NOT NULL,
     last_time BIGINT NOT NULL,
+    rewrites BIGINT NOT NULL DEFAULT 0,
+    rewrite_latest_from BIGINT,
+    rewrite_earliest_from BIGINT,
     PRIMARY KEY (symbol, resolution)
 );
 
