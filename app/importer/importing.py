@@ -58,14 +58,14 @@ class Imported:
         return self.reading + self.checking + self.writing
 
     def summary(self) -> list[str]:
-        """`Imported 1,000 rows of AAPL (1) 2024-01-02 14:30 → 2024-01-02 21:09 UTC in 0.1 s (…): 1,000 new, …`,
+        """`Imported 1,000 rows of AAPL (1) 2024-01-02 14:30 → 2024-01-02 21:09 UTC in 95 ms (…): 1,000 new, …`,
         one line per resolution after the first when there are several."""
         lines = [
             f"{self.symbol} ({item.resolution.value}) {span(int(item.rows.times[0]), int(item.rows.times[-1]))}: "
             f"{outcome(result, item.repeats)}"
             for item, result in zip(self.series, self.results, strict=True)
         ]
-        head = f"Imported {self.rows:,} rows of"
+        head = f"Imported {self.rows:,} row{'s' if self.rows != 1 else ''} of"
         if len(lines) == 1:
             described, _, written = lines[0].partition(": ")
             return [f"{head} {described} {rate(self.rows, self.seconds)}: {written}"]
@@ -73,12 +73,16 @@ class Imported:
 
 
 def import_files(request: ImportRequest, store: BarStore, err: TextIO) -> Imported:
-    """Import the request's files into `store` (a progress bar on `err` when it is a terminal). Raises
-    ImportRefusedError, InstrumentError or StoreError, nothing written."""
+    """Import the request's files into `store`. On `err`, when it is a terminal, what is going on: a progress bar for
+    each file as it is read, then `Checking N rows…` and `Writing N bars…`. Raises ImportRefusedError,
+    InstrumentError or StoreError, nothing written."""
     started = time.perf_counter()
     problems = Problems()
     parsed = _read(request, err, problems)
     read = time.perf_counter()
+    rows = sum(len(file) for file in parsed)
+    if err.isatty():
+        print(f"Checking {rows:,} row{'s' if rows != 1 else ''}…", file=err, flush=True)
     stored = {item.spec.symbol: item.spec for item in store.instruments()}
     existing = stored.get(request.symbol)
     if existing is None:
@@ -92,44 +96,41 @@ def import_files(request: ImportRequest, store: BarStore, err: TextIO) -> Import
         _check_conflicts(store, request.symbol, series)
     checked = time.perf_counter()
     if err.isatty():
-        print(f"Writing {sum(len(item.rows) for item in series):,} bars…", file=err, flush=True)
+        bars = sum(len(item.rows) for item in series)
+        print(f"Writing {bars:,} bar{'s' if bars != 1 else ''}…", file=err, flush=True)
     if existing is None:
         store.put_instrument(spec)
     results = [_write(store, spec, item, request.replace) for item in series]
     if existing is not None and spec != existing:
         store.put_instrument(spec)
-    rows = sum(len(file) for file in parsed)
     return Imported(spec.symbol, series, results, rows, read - started, checked - read, time.perf_counter() - checked)
 
 
 def _read(request: ImportRequest, err: TextIO, problems: Problems) -> list[ParsedFile]:
-    """Every file that can be read, parsed: its unreadable lines, and the files that cannot be read, go into
+    """Every file that can be read, parsed, with a progress bar over its bytes on `err` when it is a terminal (left
+    on the screen, named by the file); its unreadable lines, and the files that cannot be read, go into
     `problems`."""
     parsed = []
-    sizes = [_size(name) for name in request.files]
-    with tqdm(
-        total=sum(sizes),
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc="Reading",
-        file=err,
-        disable=not err.isatty(),
-        leave=False,
-    ) as bar:
-        for name in request.files:
+    for name in request.files:
+        path = Path(name)
+        try:
+            size: int | None = path.stat().st_size
+        except OSError:
+            size = None  # no bar: the refusal says why it cannot be read
+        with tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=path.name,
+            file=err,
+            disable=size is None or not err.isatty(),
+        ) as bar:
             try:
-                parsed.append(parse_file(Path(name), name, request.decimal_comma, problems, bar.update))
+                parsed.append(parse_file(path, name, request.decimal_comma, problems, bar.update))
             except ImportRefusedError as refused:
                 problems.merge(refused.problems)
     return parsed
-
-
-def _size(name: str) -> int:
-    try:
-        return Path(name).stat().st_size
-    except OSError:
-        return 0
 
 
 def _check_conflicts(store: BarStore, symbol: str, series: list[Series]) -> None:

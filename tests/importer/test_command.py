@@ -3,9 +3,14 @@ environment, the summary on stdout, a refusal on stderr with exit status 1 and n
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import select
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -37,8 +42,8 @@ def test_import_then_list(store_url: str, write: Write) -> None:
     path = write(DAYS, "acme.csv")
     done = app("import", str(path), "--symbol", "acme", "--description", "Acme Corp.", store_url=store_url)
     assert done.returncode == 0, done.stderr
-    summary = done.stdout.strip()
-    assert summary.startswith("Imported 2 rows of ACME (1D) 2024-01-02 → 2024-01-03 in ")
+    (summary,) = done.stdout.splitlines()
+    assert re.fullmatch(r"Imported 2 rows of ACME \(1D\) 2024-01-02 → 2024-01-03 in \d+ ms \(.*", summary)
     assert summary.endswith(" rows/s): 2 new, 0 unchanged, 0 replaced")
     # No progress bar where stderr is not a terminal.
     assert done.stderr == ""
@@ -160,3 +165,75 @@ def test_a_bad_symbol_or_store_url_is_one_line(sqlite_url: str, write: Write) ->
     assert bad_url.returncode == 1
     assert bad_url.stderr.startswith("Configuration error: STORE_URL")
     assert len(bad_url.stderr.splitlines()) == 1
+
+
+def on_a_terminal(*args: str, store_url: str) -> tuple[int, str, list[str]]:
+    """`python -m app ARGS` with stderr on a pseudo-terminal of 100 columns: the exit status, stdout, and the lines
+    stderr leaves on the screen (as a terminal shows them once carriage returns have overwritten them)."""
+    terminal, side = os.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=os.environ | {"STORE_URL": store_url},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=side,
+    ) as process:
+        os.close(side)
+        drawn = b""
+        while select.select([terminal], [], [], 60)[0]:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the process has closed its end
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        os.close(terminal)
+        assert process.stdout is not None
+        out = process.stdout.read().decode()
+        status = process.wait(60)
+    return status, out, [line for line in map(_shown, drawn.decode().split("\n")) if line]
+
+
+def _shown(line: str) -> str:
+    """What a terminal shows of `line`: each part after a carriage return overwrites the start of the one before."""
+    screen = ""
+    for part in line.split("\r"):
+        screen = part + screen[len(part) :]
+    return screen.rstrip()
+
+
+def test_a_terminal_sees_a_progress_bar_for_each_file(store_url: str, write: Write) -> None:
+    days = write(DAYS, "days.csv")
+    minutes = write(
+        "time,open,high,low,close,volume\n2024-01-02 14:30,1,1,1,1,1\n2024-01-02 14:31,1,1,1,1,1\n", "m.csv"
+    )
+    status, out, screen = on_a_terminal("import", str(days), str(minutes), "--symbol", "ACME", store_url=store_url)
+    assert status == 0, screen
+    assert out.startswith("Imported 4 rows of ACME in ")
+    assert len(screen) == 4, screen
+    for line, path in zip(screen, (days, minutes), strict=False):
+        assert re.fullmatch(rf"{path.name}: 100%\|█+\| [\d.]+/[\d.]+ \[.*B/s\]", line), screen
+    assert screen[2:] == ["Checking 4 rows…", "Writing 4 bars…"]
+
+
+def test_a_refusal_on_a_terminal_follows_the_bar(store_url: str, write: Write) -> None:
+    path = write(DAYS + "2024-01-04,null,1,1,1,1,1\n", "bad.csv")
+    status, out, screen = on_a_terminal("import", str(path), "--symbol", "ACME", store_url=store_url)
+    assert (status, out) == (1, "")
+    assert screen[0].startswith("bad.csv: 100%|")
+    assert screen[1:] == [
+        "Checking 2 rows…",
+        "Nothing was imported: 1 problem in the input.",
+        f"  {path} line 4: not a number: open 'null'",
+    ]
+
+
+def test_one_row_is_a_row(sqlite_url: str, write: Write) -> None:
+    path = write("Date,Open,High,Low,Close,Volume\n2024-01-02,10,11,9,10.25,100\n")
+    done = app("import", str(path), "--symbol", "ACME", store_url=sqlite_url)
+    assert done.returncode == 0, done.stderr
+    said = r"Imported 1 row of ACME \(1D\) 2024-01-02 → 2024-01-02 in \d+ ms \([\d,]+ rows/s\): 1 new, 0 unchanged"
+    assert re.fullmatch(said + r", 0 replaced\n", done.stdout)
