@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from app.importer.importing import ImportRequest, import_files
-from app.importer.instrument import InstrumentError, InstrumentFlags, new_spec, symbol_of
+from app.importer.instrument import DEFAULT_VOLUME_PLACES, InstrumentError, InstrumentFlags, new_spec, symbol_of
 from app.importer.problems import ImportRefusedError
 from app.importer.report import instruments_table
 from app.market.instruments import AssetClass
@@ -82,13 +82,17 @@ def add_instrument(symbol: str, flags: InstrumentFlags, store: BarStore, out: Te
     too) or StoreError."""
     if any(item.spec.symbol == symbol for item in store.instruments()):
         raise InstrumentError(f"{symbol} is already stored (import adds bars to it)")
-    spec = new_spec(symbol, flags, None, 0)
+    spec = new_spec(symbol, flags, None, DEFAULT_VOLUME_PLACES[flags.asset_class or AssetClass.STOCK])
     store.put_instrument(spec)
     print(
         f"Added {spec.symbol}: {spec.asset_class} on {spec.exchange}, {spec.session} {spec.timezone}, pricescale"
-        f" {spec.pricescale}, no bars yet",
+        f" {spec.pricescale}, {_volume_places(spec.volume_precision)}, no bars yet",
         file=out,
     )
+
+
+def _volume_places(places: int) -> str:
+    return f"volume with {places} decimals" if places else "whole volumes"
 
 
 def list_instruments(store: BarStore, out: TextIO) -> None:

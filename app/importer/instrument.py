@@ -31,6 +31,9 @@ _DEFAULT_EXCHANGES: dict[AssetClass, Exchange] = {
 }
 # `instruments add` has no prices to read the decimals of: cents, and forex's fifth decimal (pips and pipettes).
 _DEFAULT_PRICESCALES = {AssetClass.STOCK: 100, AssetClass.CRYPTO: 100, AssetClass.FOREX: 100_000}
+# Decimals of volume of an instrument with no bars yet (`instruments add`, for live ingest): coins trade in
+# fractions (Binance's base quantities have 8), shares and currency units whole.
+DEFAULT_VOLUME_PLACES = {AssetClass.STOCK: 0, AssetClass.CRYPTO: 8, AssetClass.FOREX: 0}
 
 
 class InstrumentError(ValueError):

@@ -91,7 +91,7 @@ def test_instruments_add_and_its_refusals(sqlite_url: str) -> None:
     added = app("instruments", "add", "eurusd", "--type", "forex", store_url=sqlite_url)
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == (
-        "Added EURUSD: forex on FX, 1700-1700:23456 America/New_York, pricescale 100000, no bars yet"
+        "Added EURUSD: forex on FX, 1700-1700:23456 America/New_York, pricescale 100000, whole volumes, no bars yet"
     )
     again = app("instruments", "add", "EURUSD", "--type", "forex", store_url=sqlite_url)
     assert (again.returncode, again.stderr.strip()) == (
@@ -116,6 +116,18 @@ def test_instruments_add_and_its_refusals(sqlite_url: str) -> None:
         "-",
         "-",
     ]
+
+
+def test_instruments_add_gives_a_coin_fractional_volumes_and_a_share_whole_ones(sqlite_url: str) -> None:
+    # Live ingest takes sizes with at most the instrument's volume precision: a coin trades in fractions.
+    for symbol, kind in (("MYCOIN", "crypto"), ("ACME", "stock"), ("EURUSD", "forex")):
+        assert app("instruments", "add", symbol, "--type", kind, store_url=sqlite_url).returncode == 0
+    store = open_store(sqlite_url)
+    try:
+        precisions = {item.spec.symbol: item.spec.volume_precision for item in store.instruments()}
+    finally:
+        store.close()
+    assert precisions == {"MYCOIN": 8, "ACME": 0, "EURUSD": 0}
 
 
 @pytest.mark.parametrize(
