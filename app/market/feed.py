@@ -93,7 +93,9 @@ class MarketFeed(Protocol):
         Raises FeedUnavailableError when a source it needs does not answer."""
 
     def is_trading(self, symbol: str) -> bool:
-        """Whether the instrument's session is open now."""
+        """Whether the instrument trades now: its bars are forming (a simulated instrument inside its session; a
+        recorded one only while live trades or a replay form them). The live stream sends each tick's forming bar
+        while it does, and otherwise only what changed."""
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         """The topic's live bar as it stands now: the forming one, or, for recorded data, the newest one; None while

@@ -93,6 +93,10 @@ class Tape:
         self._answers: dict[Resolution, TickColumns] = {}
         self._answered = -1
 
+    def trading(self) -> bool:
+        """Whether the forming minute has a trade: trades are coming in now."""
+        return self._minute.forming() is not None
+
     def floor(self) -> int:
         """UTC milliseconds before which a trade is too old: the start of the forming minute."""
         return self._minute.start * 1000

@@ -55,6 +55,9 @@ class Overlay(Protocol):
     def quote(self, symbol: str, stored: BarQuote) -> BarQuote:
         """`stored` (the quote made of stored bars) brought up to the bars formed elsewhere."""
 
+    def trading(self, symbol: str) -> bool:
+        """Whether bars of `symbol` (as the store spells it, upper case) are being formed now."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Update:
@@ -177,7 +180,8 @@ class StoredFeed:
         if found.newest and (
             revision == self._revision or self._unheld_on_replay(listing.instrument.symbol, resolution)
         ):
-            self.newest.offer(topic, Window(found.start, found.bars))
+            start = found.start if self._replay is None else self._replay.window_start(topic[0], resolution, found)
+            self.newest.offer(topic, Window(start, found.bars))
         if self._overlay is None:
             return history(listing.instrument, found.bars, found.no_data)
         laid = self._overlay.over(topic, Window(found.start, found.bars))
@@ -185,14 +189,20 @@ class StoredFeed:
         return history(listing.instrument, bars, found.no_data and not len(bars))
 
     def is_trading(self, symbol: str) -> bool:
+        """Whether something makes the stored instrument live now: live trades forming its bars (the overlay), or a
+        replay inside its session that has not passed the end of its data. Recorded bars alone never change, so
+        otherwise it is a closed market, whatever its session: the live stream sends only what changes."""
         listing = self._listing(symbol)
         if listing is None:
             return False
+        stored = listing.instrument.symbol
+        if self._overlay is not None and self._overlay.trading(stored):
+            return True
+        if self._replay is None or self._replay.ended(stored):
+            return False
         hours, now = listing.instrument.hours, self.now()
         session = hours.session_bounds(hours.trading_day(now))
-        # A replayed instrument past the end of its data does not change any more: a closed market.
-        ended = self._replay is not None and self._replay.ended(listing.instrument.symbol)
-        return session is not None and session[0] <= now < session[1] and not ended
+        return session is not None and session[0] <= now < session[1]
 
     def live_bar(self, symbol: str, resolution: Resolution) -> Bar | None:
         """The topic's newest bar in memory: the forming one of live trades, else the newest recorded one."""

@@ -103,6 +103,14 @@ class Ingest:
         fresher = Window(int(bars.times[0]), bars)
         return fresher if window is None else window.merged(fresher)
 
+    def trading(self, symbol: str) -> bool:
+        """Whether trades of `symbol` form its bars now: its forming minute (by the closing clock) has a trade."""
+        book = self._books.get(symbol)
+        if book is None:
+            return False
+        book.tape.advance(self._closing())
+        return book.tape.trading()
+
     def quote(self, symbol: str, stored: BarQuote) -> BarQuote:
         """The quote of `symbol` with its trades: the newest day's bar and the close before it, as far as ingest holds
         them (`stored` otherwise)."""
