@@ -33,9 +33,9 @@ async def fetch_history(
     """Bars of `instrument` for a validated request (from the client at `requester`); 422 for a resolution the
     instrument is not served at or a range too wide; FeedUnavailableError (503) when its data does not answer."""
     start_name, end_name = names
-    if resolution not in instrument.resolutions:
-        served = ", ".join(r.value for r in instrument.resolutions)
-        raise invalid({"resolution": [f"{instrument.symbol} has no {resolution.value} bars; it has {served}."]})
+    unserved = instrument.unserved(resolution)
+    if unserved is not None:
+        raise invalid({"resolution": [unserved]})
     if end < start:
         raise invalid({end_name: [f"Must not be earlier than {start_name}."]})
     # Only the part of the range where bars can exist counts against the limit.

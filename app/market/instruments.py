@@ -68,6 +68,14 @@ class Instrument:
         """True when the instrument's bars are generated rather than traded."""
         return self.character is not None
 
+    def unserved(self, resolution: Resolution) -> str | None:
+        """Why the instrument has no bars of `resolution`, for the client that asked (None when it has them): a
+        resolution finer than its data, say."""
+        if resolution in self.resolutions:
+            return None
+        served = ", ".join(r.value for r in self.resolutions)
+        return f"{self.symbol} has no {resolution.value} bars; it has {served}."
+
     @property
     def volume_scale(self) -> int:
         """Volumes are simulated as integer counts of 1/volume_scale."""

@@ -138,9 +138,10 @@ def asyncapi_document(settings: Settings, host: str, secure: bool) -> dict[str, 
         "BarsSubscribeResponse": _message(
             protocol.SUBSCRIBE_RESPONSE,
             (
-                "Subscription result (status error: unknown symbol or resolution, a topic this server does "
-                f"not broadcast (BAR_BROADCASTER_*), the subscription limit, or a `since` more than {MAX_REPLAY_BARS} "
-                "bars back)"
+                "Subscription result (status error: unknown symbol or resolution, a resolution the instrument has "
+                "no bars of (finer than an imported instrument's data: the message names those it has, as "
+                "`/api/v1/datafeed/bars` does), a topic this server does not broadcast (BAR_BROADCASTER_*), the "
+                f"subscription limit, or a `since` more than {MAX_REPLAY_BARS} bars back)"
             ),
             "SubscriptionResponse",
             response,

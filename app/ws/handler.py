@@ -147,8 +147,14 @@ async def _handle(request: web.Request, connection: Connection, text: str) -> Cl
 
 
 def _subscribable(request: web.Request, connection: Connection, symbol: str, resolution: str) -> Topic:
-    """The topic a `bars.subscribe` asks for; TopicError when it is unknown, not broadcast or over the limit."""
-    topic = protocol.find_topic(request.app[FEED], symbol, resolution)
+    """The topic a `bars.subscribe` asks for; TopicError when it is unknown, at a resolution its instrument has no
+    bars of (as `/bars` says it), not broadcast or over the limit."""
+    feed = request.app[FEED]
+    topic = protocol.find_topic(feed, symbol, resolution)
+    instrument = feed.instrument(topic.symbol)
+    unserved = None if instrument is None else instrument.unserved(topic.resolution)
+    if unserved is not None:
+        raise TopicError(unserved)
     if not request.app[BROADCASTER].broadcasts(topic):
         raise TopicError(f"{topic.name} is not broadcast by this server")
     limit = request.app[SETTINGS].ws_max_subscriptions
