@@ -25,12 +25,14 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from app.market.aggregate import source_for
 from app.market.clock import Clock
 from app.market.grid import grid_for
 from app.market.resolutions import DAY, Resolution
 from app.market.sessions import SessionError
 from app.market.trading_hours import TradingHours, day_of_number
 from app.store.base import BarRows, BarStore, InstrumentSpec, StoredInstrument, WriteResult
+from app.store.reading import Found
 from app.store.replay_rows import RowBlocks
 
 # A wake-up after a bar's period has ended, not just before (real seconds).
@@ -131,6 +133,20 @@ class Replay:
             return longest
         return min(longest, max(0.0, (min(changes) - now) / self.speed) + _WAKE_MARGIN)
 
+    def window_start(self, symbol: str, resolution: Resolution, found: Found) -> int:
+        """Where the bars that a read of a replayed topic found begin in memory (UTC seconds): `found.start`; for a
+        topic that shows no bar at all yet (none found, none before), at the latest a period before its first
+        stored bar. Its first bars are stamped when their period begins but shown once it has ended, before the
+        read's start when that is the view's time (a subscription reads from then on): a window beginning there
+        would never hold them, nor reload them as the view changes."""
+        item = self._snapshot.instruments.get(symbol.upper())
+        source = None if item is None else source_for(item.spans, resolution)
+        if item is None or source is None or len(found.bars) or not found.no_data:
+            return found.start
+        # The bar holding the first stored one is stamped less than a nominal period before it (a month counts 31
+        # days); no rows are stored before it, so reading from there costs nothing more.
+        return min(found.start, item.spans[source][0] - resolution.seconds)
+
     @property
     def view_time(self) -> float:
         """The replay time the view shows (UTC seconds): the clock's when the view's revision was last asked."""
@@ -199,8 +215,11 @@ class _ReplayedStore:
         self._store.migrate()
 
     def instruments(self) -> list[StoredInstrument]:
-        """The replayed instruments, each series' span ending at its last bar shown (one before its first when
-        none is shown yet: the feed then says there is no data before now)."""
+        """The replayed instruments, each series' span ending at its last bar shown. When none is shown yet, it ends
+        a second before the period holding the view's time: before its first bar (the feed says there is no data
+        before now), and so that a read reaching the view's time counts as running up to the newest bar, which
+        keeps the topic's bars in memory, reloaded as the view changes (ending before the first bar, a subscription
+        made an hour before it never streamed)."""
         snapshot = self._replay.known(self._store)
         now = self._replay.view_time
         shown = []
@@ -210,7 +229,7 @@ class _ReplayedStore:
             for resolution, (first, last) in item.spans.items():
                 cut = visible_before(hours, resolution, now) if hours is not None else first
                 if cut <= first:
-                    last = first - 1
+                    last = cut - 1
                 elif cut <= last:
                     last = int(self._store.read_last(item.spec.symbol, resolution, cut, 1).times[-1])
                 spans[resolution] = (first, last)

@@ -115,7 +115,7 @@ def test_nothing_changes_before_the_data_nor_after_it(store: BarStore) -> None:
     assert view is not None
     before = view.revision()
     spans = view.instruments()[0].spans[Resolution.M1]
-    assert spans == (DATA_START, DATA_START - 1), "no bar shown yet"
+    assert spans == (DATA_START, DATA_START - 3600 - 1), "no bar shown yet: it ends before the view's time"
     # The first change is when the first minute ends.
     assert replay.wait(10_000.0) == pytest.approx(3600 + MINUTE + 0.001)
     clock.now = DATA_START + 59
