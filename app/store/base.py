@@ -28,7 +28,20 @@ class StoreError(Exception):
 
 
 class StoreUnavailableError(StoreError):
-    """The store does not answer (a server down, a file that cannot be opened): a request gets 503."""
+    """The store does not answer (a server down, a file that cannot be opened): a request gets 503.
+
+    The message, for the log, says where the store is and what its driver said; `reason` is what a client may be
+    told: one line naming no host, port, user, database or file (`PostgreSQL connection refused`)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def public_reason(error: StoreError) -> str:
+    """What a client may be told of `error`: the reason the store does not answer, or, for any other StoreError
+    (whose message may name the store's location), only where to look."""
+    return error.reason if isinstance(error, StoreUnavailableError) else "it cannot be used (the server's log says why)"
 
 
 class ConflictError(StoreError):

@@ -32,7 +32,7 @@ from app.market.fair_queue import FairQueue
 from app.market.feed import BarQuote, FeedUnavailableError
 from app.market.instruments import Instrument
 from app.market.resolutions import Resolution
-from app.store.base import BarStore, StoreError, StoreUnavailableError
+from app.store.base import BarStore, StoreError, StoreUnavailableError, public_reason
 from app.store.live import NewestBars, Topic, Window
 from app.store.reading import END_OF_TIME, read_history
 from app.store.reload import reload_starts
@@ -175,7 +175,7 @@ class StoredFeed:
             found = await self._turns.run(requester, read)
         except StoreUnavailableError as error:
             self._failed(error)
-            raise FeedUnavailableError(self.name, str(error)) from None
+            raise FeedUnavailableError(self.name, error.reason) from None
         topic = (listing.instrument.symbol, resolution)
         if found.newest and (
             revision == self._revision or self._unheld_on_replay(listing.instrument.symbol, resolution)
@@ -340,9 +340,10 @@ class StoredFeed:
         return self._replay is not None and self.newest.get((symbol, resolution)) is None
 
     def _failed(self, error: StoreError) -> None:
-        if self._problem is None:
-            log.warning("The store does not answer: %s (its instruments get 503 until it does)", error)
-        self._problem = str(error) or type(error).__name__
+        """Note that the store does not answer: the whole reason to the log (each time: the server's repeat filter
+        lets one a minute through, with the count), a line without the store's whereabouts for clients."""
+        log.warning("The store does not answer: %s (its instruments get 503 until it does)", error)
+        self._problem = public_reason(error)
 
     def _listing(self, symbol: str) -> Listing | None:
         """The listing of `symbol`, any case, with or without its exchange (`NASDAQ:AAPL`)."""

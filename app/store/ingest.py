@@ -35,7 +35,7 @@ from app.market.resolutions import DAY, Resolution
 from app.market.tape import Tape, written_resolutions
 from app.market.trades import CLOSE_GRACE, Ints, Posted, RefusedTradesError, check, period_end
 from app.market.trading_hours import day_number
-from app.store.base import BarStore, StoreError
+from app.store.base import BarStore, StoreError, public_reason
 from app.store.feed import StoredFeed
 from app.store.ingest_writer import Book, Key, Write, Writer
 from app.store.live import Topic, Window
@@ -228,7 +228,7 @@ class Ingest:
             book = await self._writer.after_writes(writes, lambda store: _load(store, listing, now))
         except StoreError as error:
             # Tried again with the next trades of the instrument.
-            raise FeedUnavailableError("store", str(error)) from None
+            raise FeedUnavailableError("store", public_reason(error)) from None
         self._books[listing.instrument.symbol] = book
         return book
 

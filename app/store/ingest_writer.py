@@ -119,7 +119,7 @@ class Writer:
         """The store (in the thread); StoreUnavailableError while it is not open."""
         store = self._store()
         if store is None:
-            raise StoreUnavailableError("the store is not open yet")
+            raise StoreUnavailableError("the store is not open yet", "it is not open yet")
         return store
 
     async def _write(self, jobs: list[Write]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -32,6 +31,7 @@ from app.store.catalog import COLUMNS, SERIES_COLUMNS, instrument_row, stored_in
 from app.store.migrations.runner import migrate_postgres
 from app.store.pgcopy import COLUMNS as COPY_COLUMNS
 from app.store.pgcopy import copy_blocks
+from app.store.pgerrors import Attempts, Connection, cause, public_reason
 from app.store.rows import checked, compare, from_records, rewritten_from, selected
 from app.store.url import redacted
 
@@ -40,7 +40,6 @@ TIMEOUT = 3.0
 # Connections one process holds at most (the server's worker threads share them).
 MAX_CONNECTIONS = 8
 
-Connection = psycopg.Connection[tuple[Any, ...]]
 
 _SELECT_BARS = "SELECT time, open, high, low, close, volume FROM bars WHERE symbol = %s AND resolution = %s"
 _PUT_INSTRUMENT = (
@@ -73,8 +72,11 @@ class PostgresStore:
         # libpq waits at least 2 s for a connection; the URL's own settings win.
         self._connect_timeout = int(given.get("connect_timeout") or max(2, math.ceil(timeout)))
         settings = {"connect_timeout": self._connect_timeout, "application_name": "trading-pro"}
+        self._timeout = timeout
+        self._attempts = Attempts()
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             conninfo,
+            connection_class=self._attempts.connection_class(),
             kwargs={key: value for key, value in settings.items() if key not in given},
             min_size=0,
             max_size=MAX_CONNECTIONS,
@@ -179,7 +181,13 @@ class PostgresStore:
             raise self._unavailable("refuses", error) from error
 
     def _unavailable(self, what: str, error: psycopg.Error) -> StoreUnavailableError:
-        return StoreUnavailableError(f"PostgreSQL store {self._name} {what}: {redacted(str(error).strip())}")
+        """The error of a call that failed with `error`: for the log, where the store is and all the driver said (the
+        latest failed connection attempt's too, when the pool gave no connection); for a client, a few words."""
+        why = cause(error, self._attempts)
+        said = redacted(str(error).strip())
+        if why is not error:
+            said += f" (the latest attempt: {redacted(str(why).strip())})"
+        return StoreUnavailableError(f"PostgreSQL store {self._name} {what}: {said}", public_reason(why, self._timeout))
 
 
 def _select_range(db: Connection, symbol: str, resolution: Resolution, start: int, end: int) -> BarRows:

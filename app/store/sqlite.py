@@ -201,7 +201,7 @@ class SqliteStore:
             if type(error) not in (sqlite3.OperationalError, sqlite3.DatabaseError):
                 raise
             why = f"{error}{self._hint(error)}"
-            raise StoreUnavailableError(f"SQLite store {self.path} is unavailable: {why}") from error
+            raise StoreUnavailableError(f"SQLite store {self.path} is unavailable: {why}", f"SQLite: {why}") from error
 
     def _hint(self, error: sqlite3.Error) -> str:
         if not self.path.exists():

@@ -47,6 +47,8 @@ def test_postgres_down_fails_each_call_soon_without_the_password(closed_port: in
             CALLS[call](store)
         assert time.monotonic() - started < 5
         assert "s3cret" not in str(failed.value)
+        # What a client is told: the cause in a few words, nothing of where the database is.
+        assert failed.value.reason == "PostgreSQL connection refused"
     finally:
         store.close()
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import pytest
+
 from app.main import create_app
 from app.paths import DATAFEED_PREFIX, UDF_PREFIX, WS_PATH
 from app.settings import Settings
@@ -31,6 +33,37 @@ async def test_health_is_degraded_and_names_the_store(aiohttp_client: ClientFact
     assert "store does not answer" in body["message"]
     datafeed = await (await client.get(f"{DATAFEED_PREFIX}/health")).json()
     assert datafeed["status"] == "degraded"
+
+
+def assert_public(text: str, port: int) -> None:
+    """One line that says the store does not answer and why, naming no host, port, user or database."""
+    assert "\n" not in text
+    assert "the store does not answer: postgresql connection refused" in text.lower()
+    for secret in ("127.0.0.1", str(port), "trader", "s3cret", "marketdb", "postgresql://"):
+        assert secret not in text, secret
+
+
+async def test_public_answers_say_only_that_the_store_does_not_answer_and_the_log_says_why(
+    aiohttp_client: ClientFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    url = f"postgresql://trader:s3cret@127.0.0.1:{port}/marketdb"
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, store_url=url)))
+    health = await (await client.get("/api/v1/health")).json()
+    assert_public(health["message"], port)
+    query = {"symbol": "ACME", "resolution": "1D", "from_time": "1700000000", "to_time": "1710000000"}
+    for path in (f"{DATAFEED_PREFIX}/bars", f"{DATAFEED_PREFIX}/resolve/ACME"):
+        response = await client.get(path, params=query)
+        assert response.status == 503
+        assert_public((await response.json())["detail"], port)
+    udf = await client.get(
+        f"{UDF_PREFIX}/history", params={"symbol": "ACME", "resolution": "D", "from": "0", "to": "1"}
+    )
+    assert_public((await udf.json())["errmsg"], port)
+    # The log has the whole reason: where the store is (the password left out) and what the driver said.
+    logged = [record.getMessage() for record in caplog.records if record.name == "app.store.feed"]
+    assert any(f"127.0.0.1:{port}/marketdb" in line and "Connection refused" in line for line in logged), logged
+    assert not any("s3cret" in line for line in logged)
 
 
 async def test_requests_that_need_the_store_get_503_and_simulated_ones_200(

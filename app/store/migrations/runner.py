@@ -30,6 +30,7 @@ POSTGRESQL = Path(__file__).parent / "postgresql"
 LOCK_TIMEOUT = 30.0
 # The advisory lock's key (locks are per database): "tp-migr" in ASCII.
 ADVISORY_LOCK = 0x74702D6D696772
+_MIGRATING = "another process is migrating its schema"
 
 
 def migrate_sqlite(path: Path) -> None:
@@ -46,7 +47,9 @@ def migrate_sqlite(path: Path) -> None:
         finally:
             connection.close()
         if mode != "wal":
-            raise StoreUnavailableError(f"SQLite store {path}: WAL mode refused (journal mode {mode})")
+            raise StoreUnavailableError(
+                f"SQLite store {path}: WAL mode refused (journal mode {mode})", "SQLite refuses WAL mode"
+            )
         _apply(get_backend(f"sqlite:///{quote(str(path))}"), SQLITE)
 
 
@@ -70,7 +73,9 @@ def sqlite_migration_lock(database: Path) -> Iterator[None]:
     try:
         handle = path.open("a")
     except OSError as error:
-        raise StoreUnavailableError(f"cannot open the migration lock {path}: {error.strerror}") from None
+        raise StoreUnavailableError(
+            f"cannot open the migration lock {path}: {error.strerror}", "SQLite migration lock cannot be opened"
+        ) from None
     with handle:
         deadline = time.monotonic() + LOCK_TIMEOUT
         while True:
@@ -80,7 +85,7 @@ def sqlite_migration_lock(database: Path) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise StoreUnavailableError(
-                        f"another process has been migrating {database} for {LOCK_TIMEOUT:.0f} s"
+                        f"another process has been migrating {database} for {LOCK_TIMEOUT:.0f} s", _MIGRATING
                     ) from None
                 # flock has no timeout of its own: poll, a migration takes well under a second.
                 time.sleep(0.05)
@@ -97,7 +102,9 @@ def postgres_migration_lock(conninfo: str, *, connect_timeout: int) -> Iterator[
         try:
             session.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK,))
         except psycopg.errors.LockNotAvailable:
-            raise StoreUnavailableError(f"another process has been migrating for {LOCK_TIMEOUT:.0f} s") from None
+            raise StoreUnavailableError(
+                f"another process has been migrating for {LOCK_TIMEOUT:.0f} s", _MIGRATING
+            ) from None
         yield
     # Closing the session released the lock.
 
