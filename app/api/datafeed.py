@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from app.api import market_views
-from app.api.errors import COMPONENTS, may_be_unavailable, resolve_or_404
+from app.api.errors import COMPONENTS, may_be_unavailable, resolve_or_404, why_missing
 from app.api.history import HISTORY_DEPTH, fetch_history
 from app.api.openapi import json_input, operation, path_input, query_input
 from app.keys import BROADCASTER_STATS, FANOUT_STATS, FEED
@@ -98,14 +100,15 @@ async def bars(request: web.Request) -> web.Response:
 @operation(
     tag="datafeed",
     summary="Quotes",
-    description="The trading day so far for each symbol; an unknown symbol gets an entry with `s`: error.",
+    description=market_views.QUOTES,
     response=QuoteSchema(many=True),
     errors=(405, 413, 422),
 )
 @json_input(QuotesRequestSchema)
 async def quotes(request: web.Request) -> web.Response:
     feed = request.app[FEED]
-    return json_response([market_views.quote(feed, symbol) for symbol in request["json"]["symbols"]])
+    why = partial(why_missing, request)
+    return json_response([market_views.quote(feed, symbol, why) for symbol in request["json"]["symbols"]])
 
 
 @routes.get(f"{PREFIX}/health")

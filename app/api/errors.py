@@ -63,13 +63,24 @@ def resolve_or_404(request: web.Request, symbol: str) -> Instrument:
     """The instrument for `symbol` (any case); an ApiError 404 `Unknown symbol` when the feed has none, 503 when a
     part that may hold it (the store) does not answer."""
     instrument = request.app[FEED].instrument(symbol)
-    if instrument is not None:
-        return instrument
+    if instrument is None:
+        raise unresolved(request, symbol)
+    return instrument
+
+
+def why_missing(request: web.Request, symbol: str) -> str:
+    """Why the feed has no `symbol`, in the words of `unresolved` (a quotes entry's error)."""
+    return unresolved(request, symbol).detail
+
+
+def unresolved(request: web.Request, symbol: str) -> ApiError:
+    """Why the feed has no `symbol`: a 503 naming the part that may hold it and does not answer (the store), else a
+    404 `Unknown symbol`."""
     for component in request.app[COMPONENTS]:
         problem = component.problem()
         if problem is not None:
-            raise ApiError(503, f"{symbol} is not simulated, and the {component.name} does not answer: {problem}")
-    raise ApiError(404, f"Unknown symbol: {symbol}")
+            return ApiError(503, f"{symbol} is not simulated, and the {component.name} does not answer: {problem}")
+    return ApiError(404, f"Unknown symbol: {symbol}")
 
 
 def may_be_unavailable(*, udf: bool = False) -> Callable[[Handler], Handler]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.market.bars import Quote
@@ -15,6 +16,13 @@ SYMBOL_TYPES = [{"name": "All types", "value": ""}] + [
 ]
 # What a simulated instrument's description ends with (the chart page reads it too).
 SIMULATED = " (simulated)"
+# The quotes operations' description, shared by both datafeeds.
+QUOTES = (
+    "The trading day so far for each symbol; a symbol the server does not have gets an entry with `s`: error saying "
+    "why. While the store of imported instruments does not answer, a symbol the server does not simulate gets such "
+    "an entry (`GOOG is not simulated, and the store does not answer: …`) and the other symbols are answered as "
+    "ever (an imported instrument already listed keeps its quote of the store's last view): a batch is never a 503."
+)
 
 
 def describe(instrument: Instrument) -> str:
@@ -94,8 +102,9 @@ def search(feed: MarketFeed, text: str, symbol_type: str, exchange: str, limit: 
     ]
 
 
-def quote(feed: MarketFeed, symbol: str) -> dict[str, Any]:
-    """One entry of a quotes answer: `s` ok with values, or error for an unknown symbol. A value with nothing to
+def quote(feed: MarketFeed, symbol: str, why_missing: Callable[[str], str]) -> dict[str, Any]:
+    """One entry of a quotes answer: `s` ok with values, or error for a symbol the feed does not have, saying why
+    (`why_missing(symbol)`: unknown, or held by a part of the server that does not answer). A value with nothing to
     make it of (a stored instrument has no bid or ask, nor a previous close before its second day) is left out.
 
     `n` is the symbol as requested (`NASDAQ:AAPL` stays `NASDAQ:AAPL`): TradingView matches quotes to its
@@ -103,7 +112,7 @@ def quote(feed: MarketFeed, symbol: str) -> dict[str, Any]:
     """
     instrument = feed.instrument(symbol)
     if instrument is None:
-        return {"s": "error", "n": symbol, "v": {"error": f"Unknown symbol: {symbol}"}}
+        return {"s": "error", "n": symbol, "v": {"error": why_missing(symbol)}}
     values = _quote_values(feed.quote(instrument.symbol)) | {
         "short_name": instrument.symbol,
         "exchange": instrument.exchange.value,

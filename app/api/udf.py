@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from app.api import market_views
-from app.api.errors import invalid, may_be_unavailable, resolve_or_404
+from app.api.errors import invalid, may_be_unavailable, resolve_or_404, why_missing
 from app.api.history import HISTORY_DEPTH, fetch_history
 from app.api.openapi import operation, query_input
 from app.keys import FEED
@@ -114,7 +115,7 @@ async def history(request: web.Request) -> web.Response:
 @operation(
     tag="udf",
     summary="Quotes",
-    description="The trading day so far for each symbol; an unknown symbol gets an entry with `s`: error.",
+    description=market_views.QUOTES,
     response=UdfQuotesSchema,
     errors=(422,),
     udf_errors=True,
@@ -122,7 +123,10 @@ async def history(request: web.Request) -> web.Response:
 @query_input(UdfQuotesQuerySchema)
 async def quotes(request: web.Request) -> web.Response:
     feed = request.app[FEED]
-    return json_response({"s": "ok", "d": [market_views.quote(feed, s) for s in request["querystring"]["symbols"]]})
+    why = partial(why_missing, request)
+    return json_response(
+        {"s": "ok", "d": [market_views.quote(feed, s, why) for s in request["querystring"]["symbols"]]}
+    )
 
 
 @routes.get(f"{PREFIX}/time")

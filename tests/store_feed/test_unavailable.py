@@ -66,6 +66,23 @@ async def test_public_answers_say_only_that_the_store_does_not_answer_and_the_lo
     assert not any("s3cret" in line for line in logged)
 
 
+async def test_quotes_say_the_store_does_not_answer_for_a_symbol_it_may_hold(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    """A batch is answered whole: an error entry for the symbol the store may hold, the simulated one as ever."""
+    client = await unreachable(aiohttp_client, settings)
+    why = "GOOG is not simulated, and the store does not answer: PostgreSQL connection refused"
+    response = await client.post(f"{DATAFEED_PREFIX}/quotes", json={"symbols": ["GOOG", "AAPL"]})
+    assert response.status == 200
+    goog, aapl = await response.json()
+    assert goog == {"s": "error", "n": "GOOG", "v": {"error": why}}
+    assert (aapl["s"], aapl["n"]) == ("ok", "AAPL")
+    udf = await (await client.get(f"{UDF_PREFIX}/quotes", params={"symbols": "GOOG,AAPL"})).json()
+    assert udf["s"] == "ok"
+    assert udf["d"][0] == {"s": "error", "n": "GOOG", "v": {"error": why}}
+    assert udf["d"][1]["s"] == "ok"
+
+
 async def test_requests_that_need_the_store_get_503_and_simulated_ones_200(
     aiohttp_client: ClientFactory, settings: Settings
 ) -> None:
