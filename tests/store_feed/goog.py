@@ -29,13 +29,13 @@ def goog_csv(folder: Path, change: Callable[[str], str] = lambda text: text) -> 
     return path
 
 
-def import_goog(url: str, path: Path, *, replace: bool = False) -> Imported:
-    """Import `path` as GOOG (a NASDAQ stock) into the store at `url` (migrated first), as the command does."""
+def import_goog(url: str, path: Path, *, replace: bool = False, symbol: str = "GOOG") -> Imported:
+    """Import `path` as `symbol` (a NASDAQ stock) into the store at `url` (migrated first), as the command does."""
     store = open_store(url)
     try:
         store.migrate()
         request = ImportRequest(
-            (str(path),), "GOOG", InstrumentFlags(asset_class=AssetClass.STOCK), ZoneInfo("UTC"), replace=replace
+            (str(path),), symbol, InstrumentFlags(asset_class=AssetClass.STOCK), ZoneInfo("UTC"), replace=replace
         )
         return import_files(request, store, io.StringIO())
     finally:
