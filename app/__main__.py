@@ -88,9 +88,33 @@ def configure(args: Namespace) -> Settings:
         # LOG_FORMAT as given, if that much is right: the settings it belongs to are not.
         log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
         refuse_start(f"Configuration error: {error}", log_format if log_format in LOG_FORMATS else "text")
+    _check_replay_start(args, settings)
     setup_logging(settings.log_level, settings.log_format)
     install_repeat_filter(settings.log_repeat_interval)
     return settings
+
+
+def _check_replay_start(args: Namespace, settings: Settings) -> None:
+    """Exit with one line when REPLAY_SPEED or REPLAY_SYMBOLS is given (as a variable or its option; blank counts as
+    not given) without a replay start: ignored, it would leave the server serving the live market to someone who
+    asked for a replay."""
+    if settings.replay_start is not None:
+        return
+    options = (
+        ("REPLAY_SPEED", "--replay-speed", args.replay_speed),
+        ("REPLAY_SYMBOLS", "--replay-symbols", args.replay_symbols),
+    )
+    given = [
+        option if (value or "").strip() else name
+        for name, option, value in options
+        if (value or os.environ.get(name, "")).strip()
+    ]
+    if given:
+        refuse_start(
+            f"Configuration error: {' and '.join(given)} {'needs' if len(given) == 1 else 'need'} a replay start "
+            "(REPLAY_START or --replay-start): without one nothing replays and the server serves the live market",
+            settings.log_format,
+        )
 
 
 def main() -> None:
@@ -118,8 +142,8 @@ def main() -> None:
             )
         # Checked once here, not once per worker, and without SO_REUSEPORT: a group already on the port refuses.
         check_listen(args, settings)
-        # One clock for every worker: made here, before they are forked (a replay clock counts from a reading of the
-        # machine's monotonic clock, which every process shares).
+        # One clock for every worker: made here, before they are forked; a replay clock keeps its origin in memory
+        # they share, and the first worker begins it once started (the others are forked after that).
         clock = server_clock(settings.replay_start, settings.replay_speed)
         status = run_workers(
             args.workers, lambda ready: serve_one(settings, clock=clock, reuse_port=True, listening=ready)

@@ -225,14 +225,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--replay-speed",
         "--speed",
         metavar="N",
-        help="how many times faster than real time the replay clock runs (default: 1); overrides REPLAY_SPEED",
+        help=(
+            "how many times faster than real time the replay clock runs (default: 1; needs a replay start);"
+            " overrides REPLAY_SPEED"
+        ),
     )
     parser.add_argument(
         "--replay-symbols",
         metavar="SYMBOLS",
         help=(
             "comma-separated stored symbols to replay (default: every stored one; the others are not served"
-            " meanwhile); overrides REPLAY_SYMBOLS"
+            " meanwhile; needs a replay start); overrides REPLAY_SYMBOLS"
         ),
     )
     _data_commands(parser)

@@ -9,15 +9,25 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import UTC, datetime
 
 import pytest
 
+from app.__main__ import configure
 from app.cli import parse_args
+from app.keys import CLOCK
 from app.main import create_app
+from app.market.clock import ReplayClock
+from app.paths import UDF_PREFIX
 from app.settings import Settings, SettingsError
 from app.store.open import open_store
+from tests.conftest import ClientFactory
 from tests.replay.conftest import COINB_MINUTES, DATA_START, MINUTE, REPLAY_START, coin
+
+# How long the command-line server may take to answer (seconds).
+STARTED_WITHIN = 60.0
 
 
 def replay(settings: Settings, store_url: str) -> Settings:
@@ -115,3 +125,71 @@ def test_the_command_line_refuses_a_replay_with_one_line(replay_url: str) -> Non
     assert finished.returncode == 1
     [line] = finished.stderr.splitlines()
     assert "Configuration error: REPLAY_SYMBOLS names ZZZ, which the store at sqlite:///" in line
+
+
+@pytest.mark.parametrize(
+    ("flags", "environment", "named"),
+    [
+        (["--replay-speed", "10"], {}, "--replay-speed needs"),
+        (["--speed", "10"], {}, "--replay-speed needs"),
+        ([], {"REPLAY_SYMBOLS": "COINA"}, "REPLAY_SYMBOLS needs"),
+        (["--replay-symbols", "COINA"], {"REPLAY_SPEED": "10"}, "REPLAY_SPEED and --replay-symbols need"),
+        (["--replay-speed", "10"], {"REPLAY_START": " "}, "--replay-speed needs"),
+    ],
+)
+def test_a_replay_speed_or_symbols_without_a_start_are_refused_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    environment: dict[str, str],
+    named: str,
+) -> None:
+    for name in ("REPLAY_START", "REPLAY_SPEED", "REPLAY_SYMBOLS", "LOG_FORMAT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as leaving:
+        configure(parse_args(flags))
+    assert leaving.value.code == 1
+    assert capsys.readouterr().err == (
+        f"Configuration error: {named} a replay start (REPLAY_START or --replay-start): without one nothing "
+        "replays and the server serves the live market\n"
+    )
+
+
+async def test_the_replay_clock_begins_when_the_server_starts(
+    aiohttp_client: ClientFactory, replay_settings: Settings
+) -> None:
+    app = create_app(replay_settings)
+    clock = app[CLOCK]
+    assert isinstance(clock, ReplayClock)
+    # Checking the store and reading it take time at start-up: the replay is held at its start meanwhile.
+    assert clock() == REPLAY_START
+    await aiohttp_client(app)
+    assert clock.origin is not None
+    assert clock() > REPLAY_START
+
+
+def test_the_first_client_of_the_command_line_server_sees_the_replay_start(replay_url: str) -> None:
+    # At speed 600 the process's start-up (a second or two of imports and checks) used to pass 10 to 20 replay
+    # minutes before anyone could connect.
+    port = free_port()
+    environment = os.environ | {"STORE_URL": replay_url, "HOST": "127.0.0.1", "PORT": str(port)}
+    command = [sys.executable, "-m", "app", "--replay-start", "2026-11-02T10:07:30Z", "--replay-speed", "600"]
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + STARTED_WITHIN
+        while True:
+            assert server.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not answer"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{UDF_PREFIX}/time", timeout=5) as answer:
+                    replayed = int(answer.read()) - REPLAY_START
+                break
+            except OSError:
+                time.sleep(0.01)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # Within half a second of real time after it began listening (at most 0.01 s of it before the first ask).
+    assert 0 <= replayed < 300
