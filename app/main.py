@@ -17,7 +17,7 @@ from app.api import ingest as ingest_api
 from app.api.errors import COMPONENTS, error_middleware
 from app.api.openapi import setup_openapi
 from app.keys import CLOCK, FEED, SETTINGS
-from app.market.clock import Clock, server_clock
+from app.market.clock import Clock, ReplayClock, server_clock
 from app.market.combined import CombinedFeed
 from app.market.feed import Component, MarketFeed
 from app.market.simulation import SimulatedFeed
@@ -39,6 +39,14 @@ from app.web.page import setup_web
 from app.ws.setup import setup_ws
 
 log = logging.getLogger(__name__)
+
+
+async def _begin_clock(app: web.Application) -> None:
+    """A replay clock begins once the app has started, as the server binds its socket: the replay's start is what
+    the first client sees, however long start-up took (the store checked and read). The last start-up step."""
+    clock = app[CLOCK]
+    if isinstance(clock, ReplayClock):
+        clock.begin()
 
 
 async def _prepare_feed(app: web.Application) -> None:
@@ -137,8 +145,8 @@ def _setup_ingest(app: web.Application, stored: StoredFeed) -> None:
 def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clock | None = None) -> web.Application:
     """The whole server. `feed` defaults to the market simulation beside the instruments of the store at
     STORE_URL (a stored symbol replaces a simulated one: see `CombinedFeed`), both on `clock`, the server's one
-    clock (default: the wall clock, or a replay clock from REPLAY_START made now; with REPLAY_START the store's
-    instruments are replayed). Raises SettingsError for a setting the feed refuses."""
+    clock (default: the wall clock, or a replay clock from REPLAY_START, which begins when the app has started;
+    with REPLAY_START the store's instruments are replayed). Raises SettingsError for a setting the feed refuses."""
     app = web.Application(
         # The body deadline reads the body before validation does, inside the error middleware, so that its
         # refusals (413, a body that does not decode) are JSON like every other error.
@@ -178,4 +186,5 @@ def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clo
     setup_openapi(app)
     setup_metrics(app)
     setup_cors(app)
+    app.on_startup.append(_begin_clock)
     return app

@@ -3,6 +3,7 @@ store as seen by a replay changes; and the replay clock itself."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -22,17 +23,32 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second:
     return int(datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp())
 
 
-def test_the_replay_clock_runs_speed_times_faster_from_its_start() -> None:
+def test_the_replay_clock_runs_speed_times_faster_from_when_it_begins() -> None:
     reading = [100.0]
     clock = ReplayClock(1_000.0, 10.0, monotonic=lambda: reading[0])
-    assert clock() == 1_000.0
-    reading[0] = 106.0
+    reading[0] = 103.0
+    assert (clock(), clock.origin) == (1_000.0, None), "held at its start until it begins"
+    clock.begin()
+    reading[0] = 109.0
     assert clock() == 1_060.0
+    clock.begin()
+    assert clock() == 1_060.0, "it begins once"
     assert clock.real_seconds(60) == 6.0
     # Another process's clock made from the same origin reads the same time.
-    assert ReplayClock(1_000.0, 10.0, origin=100.0, monotonic=lambda: reading[0])() == 1_060.0
+    assert ReplayClock(1_000.0, 10.0, origin=103.0, monotonic=lambda: reading[0])() == 1_060.0
     with pytest.raises(ValueError, match="positive"):
         ReplayClock(0.0, 0.0)
+
+
+def test_a_replay_clock_begun_in_a_forked_process_runs_in_all() -> None:
+    # With several workers the parent makes the clock, the first worker begins it, the others read it.
+    clock = ReplayClock(1_000.0, 600.0)
+    worker = multiprocessing.get_context("fork").Process(target=clock.begin)
+    worker.start()
+    worker.join(timeout=30)
+    assert worker.exitcode == 0
+    assert clock.origin is not None
+    assert 1_000.0 < clock() < 1_000.0 + 600 * 30
 
 
 def test_without_a_replay_start_the_server_runs_on_the_wall_clock() -> None:
