@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -26,6 +27,12 @@ _HOST_NAME = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 _STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 # A bearer token short enough to guess is no protection.
 _MIN_TOKEN_LENGTH = 16
+# What `Authorization: Bearer` carries (RFC 6750's b64token): a token with other characters cannot be sent as it is
+# (HTTP strips a header's surrounding whitespace; clients split or refuse on the rest).
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+_NOT_TOKEN = re.compile(r"[^A-Za-z0-9._~+/-]")
+# Settings whose value a message never shows.
+_SECRETS = frozenset(("ingest_token",))
 
 
 class SettingsError(ValueError):
@@ -174,10 +181,23 @@ def _store_url(raw: str) -> str:
 
 
 def _token(raw: str) -> str:
-    token = raw.strip()
-    if token and len(token) < _MIN_TOKEN_LENGTH:
+    """INGEST_TOKEN: empty (ingest off) or a bearer token of at least _MIN_TOKEN_LENGTH characters, taken as it is.
+    Raises ValueError naming the first character a bearer token cannot carry (whitespace included)."""
+    if raw and not raw.strip():
+        raise ValueError("only whitespace: leave it empty to turn ingest off")
+    if raw and not _BEARER_TOKEN.fullmatch(raw):
+        # Not a b64token: it has a character outside the set, or an `=` before the end.
+        bad = _NOT_TOKEN.search(raw)
+        assert bad is not None
+        at, character = bad.start(), bad[0]
+        named = f"U+{ord(character):04X} {unicodedata.name(character, '')}".rstrip()
+        raise ValueError(
+            f"character {at + 1} ({named}) cannot be sent in a bearer token: use letters A-Z a-z, digits and "
+            "- . _ ~ + /, with = only at the end (RFC 6750)"
+        )
+    if raw and len(raw) < _MIN_TOKEN_LENGTH:
         raise ValueError(f"must be empty (ingest off) or at least {_MIN_TOKEN_LENGTH} characters")
-    return token
+    return raw
 
 
 def _instant(raw: str) -> float | None:
@@ -291,5 +311,6 @@ def load_settings(environ: Mapping[str, str], defaults_file: Path = DEFAULTS_FIL
         try:
             values[field.name] = _PARSERS[field.name](raw)
         except ValueError as error:
-            raise SettingsError(f"{name}={raw!r} is invalid: {error}") from None
+            shown = f" ({len(raw)} characters, not shown)" if field.name in _SECRETS else f"={raw!r}"
+            raise SettingsError(f"{name}{shown} is invalid: {error}") from None
     return Settings(**values)

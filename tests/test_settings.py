@@ -208,3 +208,47 @@ def test_with_json_logs_a_refused_start_up_is_one_json_record(
     record = json.loads(line)
     assert record["level"] == "CRITICAL"
     assert record["message"].startswith(said)
+
+
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [
+        (" " * 20, "only whitespace: leave it empty to turn ingest off"),
+        ("secret-token with-a-space", "character 13 (U+0020 SPACE)"),
+        (" secret-token-0123456789", "character 1 (U+0020 SPACE)"),
+        ("secret-token-0123456789\n", "character 24 (U+000A"),
+        ("secret-token-0123456789\u00a0", "character 24 (U+00A0 NO-BREAK SPACE)"),
+        ("secret-token-01234567\u00e9", "character 22 (U+00E9 LATIN SMALL LETTER E WITH ACUTE)"),
+        ("secret-token:0123456789", "character 13 (U+003A COLON)"),
+        ("secret-token=0123456789", "character 13 (U+003D EQUALS SIGN)"),
+    ],
+)
+def test_an_ingest_token_a_bearer_header_cannot_carry_is_refused_without_showing_it(token: str, said: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"INGEST_TOKEN": token})
+    message = str(refused.value)
+    assert message.startswith(f"INGEST_TOKEN ({len(token)} characters, not shown) is invalid: ")
+    assert said in message
+    assert "\n" not in message
+    assert not token.strip() or token.strip() not in message
+
+
+@pytest.mark.parametrize("token", ["", "Az09-._~+/Az09-._~+/", "c2VjcmV0LXRva2VuLTAxMjM0NQ==", "0123456789abcdef"])
+def test_an_ingest_token_of_bearer_characters_is_taken_as_it_is(token: str) -> None:
+    assert load_settings({"INGEST_TOKEN": token}).ingest_token == token
+
+
+def test_a_short_ingest_token_is_refused_at_start_up_with_one_line_that_does_not_show_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=os.environ | {"INGEST_TOKEN": "short-secret"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: INGEST_TOKEN (12 characters, not shown) is invalid: must be empty (ingest off) or at "
+        "least 16 characters"
+    ]
