@@ -2,9 +2,9 @@
 
 Prices are counted in ticks (integer counts of 1/pricescale, a multiple of minmov: the instrument's tick grid),
 sizes in volume units (integer counts of 1/10**volume_precision), times in UTC milliseconds. A trade is refused when
-its price is off the grid, its size not a whole number of units, or its time outside the window `check` is given:
-not before the forming 1-minute bar's start (`tape.Tape.floor`, the clock read CLOSE_GRACE seconds late), at most
-FUTURE_TOLERANCE seconds past the clock.
+its price is above EXACT_LIMIT ticks or off the grid, its size above EXACT_LIMIT units or not a whole number of them,
+or its time outside the window `check` is given: not before the forming 1-minute bar's start (`tape.Tape.floor`,
+the clock read CLOSE_GRACE seconds late), at most FUTURE_TOLERANCE seconds past the clock.
 """
 
 from __future__ import annotations
@@ -89,15 +89,17 @@ def check(
     instrument: Instrument, floor: int, now: float, posted: Posted, indexes: Ints
 ) -> tuple[Trades, dict[int, dict[str, str]]]:
     """The trades of `posted` at `indexes` (one instrument's, in arrival order) in ticks and volume units, in the order
-    they apply; and what is wrong with each that breaks a rule (by index, by field): a price off the tick grid, a size
-    with more decimals than the instrument's volume precision, a time before `floor` (UTC ms, the forming minute's
-    start) or more than FUTURE_TOLERANCE seconds after `now` (UTC seconds)."""
+    they apply; and what is wrong with each that breaks a rule (by index, by field): a price above EXACT_LIMIT ticks
+    or off the tick grid, a size above EXACT_LIMIT volume units or with more decimals than the instrument's volume
+    precision, a time before `floor` (UTC ms, the forming minute's start) or more than FUTURE_TOLERANCE seconds after
+    `now` (UTC seconds)."""
     prices, sizes, times = posted.prices[indexes], posted.sizes[indexes], posted.times[indexes]
     scale, volume_scale = instrument.pricescale, instrument.volume_scale
-    ticks, units = np.rint(prices * scale), np.rint(sizes * volume_scale)
-    on_grid = (ticks / scale == prices) & (ticks <= EXACT_LIMIT)
+    ticks, price_too_large = _counted(prices, scale)
+    units, size_too_large = _counted(sizes, volume_scale)
+    on_grid = ~price_too_large & (ticks / scale == prices)
     on_grid &= np.where(on_grid, ticks, 0).astype(np.int64) % instrument.minmov == 0
-    whole = (units / volume_scale == sizes) & (units >= 1) & (units <= EXACT_LIMIT)
+    whole = ~size_too_large & (units / volume_scale == sizes) & (units >= 1)
     latest = int((now + FUTURE_TOLERANCE) * 1000)
     problems: dict[int, dict[str, str]] = {}
     symbol = instrument.symbol
@@ -105,9 +107,13 @@ def check(
     unit = f"{Decimal(1) / volume_scale} (volume_precision {instrument.volume_precision})"
     for at in np.flatnonzero(~on_grid | ~whole | (times < floor) | (times > latest)).tolist():
         found = problems.setdefault(int(indexes[at]), {})
-        if not on_grid[at]:
+        if price_too_large[at]:
+            found["price"] = f"{float(prices[at])!r} is too large for {symbol}: at most {largest_price(instrument)}"
+        elif not on_grid[at]:
             found["price"] = f"{float(prices[at])!r} is not on the tick grid of {symbol}: multiples of {tick}"
-        if not whole[at]:
+        if size_too_large[at]:
+            found["size"] = f"{float(sizes[at])!r} is too large for {symbol}: at most {largest_size(instrument)}"
+        elif not whole[at]:
             found["size"] = f"{float(sizes[at])!r} is not a whole number of {symbol}'s volume units of {unit}"
         when = int(times[at])
         if when < floor:
@@ -120,8 +126,39 @@ def check(
                 f"{when} ({_iso(when)}) is more than {FUTURE_TOLERANCE:g} s ahead of the server's clock "
                 f"({_iso(int(now * 1000))})"
             )
-    trades = Trades.in_order(times, ticks.astype(np.int64), units.astype(np.int64))
+    # Counts of a number too large are left out (0): no cast overflows.
+    fit = ~price_too_large & ~size_too_large
+    trades = Trades.in_order(times, np.where(fit, ticks, 0).astype(np.int64), np.where(fit, units, 0).astype(np.int64))
     return trades, problems
+
+
+def largest_price(instrument: Instrument) -> str:
+    """The largest price on `instrument`'s tick grid within EXACT_LIMIT ticks, with the limit: `90,071,992,547,409.92
+    (2**53 ticks of 0.01)`."""
+    scale = instrument.pricescale
+    largest = EXACT_LIMIT // instrument.minmov * instrument.minmov
+    return f"{_decimal(largest, scale)} (2**53 ticks of {_decimal(1, scale)})"
+
+
+def largest_size(instrument: Instrument) -> str:
+    """EXACT_LIMIT volume units in `instrument`'s units, with the limit: `900,719,925,474.0992 (2**53 volume units
+    of 0.0001)`."""
+    scale = instrument.volume_scale
+    return f"{_decimal(EXACT_LIMIT, scale)} (2**53 volume units of {_decimal(1, scale)})"
+
+
+def _counted(numbers: Floats, scale: int) -> tuple[Floats, npt.NDArray[np.bool_]]:
+    """`numbers` (positive) in whole counts of 1/`scale` (the nearest, as doubles), and whether each is more than
+    EXACT_LIMIT of them (its count then 0)."""
+    # Compared before scaling: a huge number times the scale would overflow to infinity.
+    huge = numbers > 2 * EXACT_LIMIT / scale
+    counts = np.rint(np.where(huge, 0.0, numbers) * scale)
+    return counts, huge | (counts > EXACT_LIMIT)
+
+
+def _decimal(count: int, scale: int) -> str:
+    """`count / scale` written out in full, thousands grouped: `90,071,992,547,409.92`."""
+    return f"{Decimal(count) / scale:,f}"
 
 
 def _iso(ms: int) -> str:

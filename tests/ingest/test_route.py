@@ -183,3 +183,39 @@ async def test_the_operation_is_documented_with_every_answer(client: Client) -> 
     assert (trades["minItems"], trades["maxItems"]) == (1, 10_000)
     trade_schema = spec["definitions"][trades["items"]["$ref"].rsplit("/", 1)[1]]
     assert set(trade_schema["required"]) == {"symbol", "price", "size", "time"}
+
+
+@pytest.mark.parametrize(
+    ("price", "size", "field", "said"),
+    [
+        (
+            99999999999999999999,
+            1,
+            "price",
+            "1e+20 is too large for COIN: at most 90,071,992,547,409.92 (2**53 ticks of 0.01)",
+        ),
+        (1e308, 1, "price", "1e+308 is too large for COIN: at most 90,071,992,547,409.92"),
+        (
+            100.0,
+            1e38,
+            "size",
+            "1e+38 is too large for COIN: at most 900,719,925,474.0992 (2**53 volume units of 0.0001)",
+        ),
+        (100.0, 1e308, "size", "1e+308 is too large for COIN: at most 900,719,925,474.0992"),
+        (100.0, 900_719_925_474.1, "size", "900719925474.1 is too large for COIN: at most 900,719,925,474.0992"),
+    ],
+)
+async def test_a_number_too_large_is_refused_as_too_large_naming_the_limit(
+    client: Client, price: float, size: float, field: str, said: str
+) -> None:
+    # The suite turns warnings into errors: a cast that overflows in the handler would answer 500, not 422.
+    answer = await refused(client, [trade(price, size, NOW_MS)])
+    assert list(answer["errors"]) == [f"trades.0.{field}"]
+    assert answer["errors"][f"trades.0.{field}"][0].startswith(said)
+    assert await bars(client, "1", MINUTE - 3600, MINUTE + 3600) == []
+
+
+async def test_the_largest_price_and_size_are_taken(client: Client) -> None:
+    await accepted(client, [trade(90_071_992_547_409.92, 900_719_925_474.0992, NOW_MS)])
+    (bar,) = await bars(client, "1", MINUTE, MINUTE + 60)
+    assert (bar["close"], bar["volume"]) == (90_071_992_547_409.92, 900_719_925_474.0992)
