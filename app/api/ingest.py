@@ -94,7 +94,9 @@ def _unauthorized(detail: str, challenge: str) -> web.Response:
 
 _RULES = (
     "All the trades are applied, or none: an unknown symbol, a price off the instrument's tick grid, a size with "
-    "more decimals than its volume_precision, or a time outside what the instrument accepts refuses the request "
+    "more decimals than its volume_precision, a price above 2**53 ticks or a size above 2**53 volume units (units of "
+    "10**-volume_precision), a trade that would bring a bar's volume above 2**53 volume units (at any resolution, the "
+    "stored bars of its period counted), or a time outside what the instrument accepts refuses the request "
     "(422, `errors` naming each item, `trades.3.price`). A trade's time may not be older than the instrument's forming "
     "1-minute bar: the minute (of its session grid) holding the latest of the server's clock less "
     f"{CLOSE_GRACE:g} s, the instrument's newest trade and the end of its newest stored bar; every bar before it is "

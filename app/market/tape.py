@@ -18,6 +18,8 @@ The rules the tape keeps:
 - a bar closes when its period ends, by the clock (`advance`) or because a later trade arrives; its final values
   then never change, and a trade older than the forming minute is the caller's to refuse (`floor`);
 - while a period forms, a coarser bar's volume is a running sum; once it closes, the sum history makes;
+- no bar holds more than EXACT_LIMIT volume units (so every volume is exact as a double and an int64): `overfills`
+  names the trades that would pass it, for the caller to refuse;
 - a period without trades has no bar.
 """
 
@@ -25,13 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import accumulate, islice
 
 import numpy as np
 
 from app.market.aggregate import ORDER, TickColumns, source_for
 from app.market.levels import MINUTE, DerivedLevel, Level, MinuteLevel
 from app.market.resolutions import Resolution
-from app.market.trades import Trades
+from app.market.trades import EXACT_LIMIT, Overfill, Trades
 from app.market.trading_hours import TradingHours
 
 # Reads the closed bars of `resolution` stamped in [start, end) (UTC seconds) from the store: what a tape made at a
@@ -114,6 +117,38 @@ class Tape:
                 level.enter(now)
         self.version += 1
 
+    def overfills(self, trades: Trades) -> dict[int, Overfill]:
+        """The trades (positions in `trades`, not older than `floor()`) that would bring a bar they join past
+        EXACT_LIMIT volume units, each with the finest such bar: a forming bar's volume counts the trades applied
+        and the stored bars of its period; the volume a trade brings it to, those of `trades` before it."""
+        times, units = trades.times, trades.units
+        grid = self._minute.grid
+        # The trades by minute: positions [first, stop), the minute's start (UTC seconds), their sizes' sum (Python
+        # integers: 10,000 sizes of up to 2**53 units would wrap around in int64).
+        minutes: list[tuple[int, int, int, int]] = []
+        first = 0
+        while first < len(times):
+            start, end = grid.bounds(grid.index(int(times[first]) / 1000))
+            stop = int(np.searchsorted(times, end * 1000))
+            minutes.append((first, stop, start, sum(units[first:stop].tolist())))
+            first = stop
+        found: dict[int, Overfill] = {}
+        for level in self._levels.values():
+            periods: dict[int, list[tuple[int, int, int, int]]] = {}
+            for minute in minutes:
+                periods.setdefault(level.grid.index(minute[2]), []).append(minute)
+            for period, parts in periods.items():
+                held = self._held(level) if period == level.period else 0
+                if held + sum(part[3] for part in parts) <= EXACT_LIMIT:
+                    continue
+                stamp = level.grid.stamp(period)
+                positions = [position for first, stop, _, _ in parts for position in range(first, stop)]
+                sizes = [size for first, stop, _, _ in parts for size in units[first:stop].tolist()]
+                for position, volume in zip(positions, islice(accumulate(sizes, initial=held), 1, None), strict=True):
+                    if volume > EXACT_LIMIT:
+                        found.setdefault(position, Overfill(level.resolution, stamp, volume))
+        return found
+
     def add(self, trades: Trades) -> None:
         """Apply `trades`, none of them older than `floor()` (ValueError otherwise): a trade past the forming
         minute closes it first."""
@@ -176,6 +211,13 @@ class Tape:
             if level.recent and level.recent[0][0] <= until:
                 level.recent = [(end, bar) for end, bar in level.recent if end > until]
         self.version += 1
+
+    def _held(self, level: Level) -> int:
+        """The volume units of `level`'s forming bar (0 without one)."""
+        if level is self._minute:
+            return self._minute.units
+        forming = level.forming()
+        return 0 if forming is None else round(float(forming.volumes[0]) * self._minute.scale)
 
     def _emit(self, level: Level, bar: TickColumns) -> None:
         """A bar of `level` closed: keep it until the store shows it, write it if its resolution is written, and

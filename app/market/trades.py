@@ -9,7 +9,7 @@ the clock read CLOSE_GRACE seconds late), at most FUTURE_TOLERANCE seconds past 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -68,12 +68,31 @@ class Trades:
 
     @classmethod
     def in_order(cls, times: Ints, ticks: Ints, units: Ints) -> Trades:
-        """The trades sorted by time, keeping arrival order among equal times (a stable sort)."""
-        order = np.argsort(times, kind="stable")
+        """The trades sorted by time, keeping arrival order among equal times."""
+        order = apply_order(times)
         return cls(times[order], ticks[order], units[order])
 
     def __len__(self) -> int:
         return len(self.times)
+
+
+@dataclass(frozen=True, slots=True)
+class Overfill:
+    """A bar that a trade would bring past EXACT_LIMIT volume units: its resolution, its bar time (UTC seconds) and
+    the volume it would hold (volume units)."""
+
+    resolution: Resolution
+    stamp: int
+    volume: int
+
+
+# The trades (positions in the order they apply) that would overfill a bar, the finest such bar for each.
+Overfills = Callable[[Trades], dict[int, Overfill]]
+
+
+def apply_order(times: Ints) -> Ints:
+    """The positions of trades in the order they apply: by time, arrival order among equal times (a stable sort)."""
+    return np.argsort(times, kind="stable")
 
 
 def period_end(hours: TradingHours, resolution: Resolution, stamp: int) -> int:
@@ -86,13 +105,14 @@ def period_end(hours: TradingHours, resolution: Resolution, stamp: int) -> int:
 
 
 def check(
-    instrument: Instrument, floor: int, now: float, posted: Posted, indexes: Ints
+    instrument: Instrument, floor: int, now: float, posted: Posted, indexes: Ints, overfills: Overfills
 ) -> tuple[Trades, dict[int, dict[str, str]]]:
     """The trades of `posted` at `indexes` (one instrument's, in arrival order) in ticks and volume units, in the order
     they apply; and what is wrong with each that breaks a rule (by index, by field): a price above EXACT_LIMIT ticks
     or off the tick grid, a size above EXACT_LIMIT volume units or with more decimals than the instrument's volume
     precision, a time before `floor` (UTC ms, the forming minute's start) or more than FUTURE_TOLERANCE seconds after
-    `now` (UTC seconds)."""
+    `now` (UTC seconds). When each trade keeps those rules, a trade that would bring a bar past EXACT_LIMIT volume
+    units (`overfills`, the instrument's bars as they stand)."""
     prices, sizes, times = posted.prices[indexes], posted.sizes[indexes], posted.times[indexes]
     scale, volume_scale = instrument.pricescale, instrument.volume_scale
     ticks, price_too_large = _counted(prices, scale)
@@ -128,7 +148,18 @@ def check(
             )
     # Counts of a number too large are left out (0): no cast overflows.
     fit = ~price_too_large & ~size_too_large
-    trades = Trades.in_order(times, np.where(fit, ticks, 0).astype(np.int64), np.where(fit, units, 0).astype(np.int64))
+    order = apply_order(times)
+    trades = Trades(
+        times[order], np.where(fit, ticks, 0)[order].astype(np.int64), np.where(fit, units, 0)[order].astype(np.int64)
+    )
+    if not problems:
+        for position, overfill in overfills(trades).items():
+            at = int(order[position])
+            problems[int(indexes[at])] = {
+                "size": f"{float(sizes[at])!r} would bring the volume of {symbol}'s bar at resolution "
+                f"{overfill.resolution} ({_iso(overfill.stamp * 1000)}) to "
+                f"{_decimal(overfill.volume, volume_scale)}: a bar holds at most {largest_size(instrument)}"
+            }
     return trades, problems
 
 

@@ -54,7 +54,7 @@ class TradeSchema(Schema):
         validate=validate.Range(min=0, min_inclusive=False),
         metadata={
             "description": "Positive, on the instrument's tick grid: a multiple of minmov / pricescale (SymbolInfo), "
-            "e.g. 187.25 for a stock priced in cents",
+            "e.g. 187.25 for a stock priced in cents; at most 2**53 ticks of 1 / pricescale",
             "example": 187.25,
         },
     )
@@ -63,7 +63,8 @@ class TradeSchema(Schema):
         validate=validate.Range(min=0, min_inclusive=False),
         metadata={
             "description": "Volume traded, in the instrument's units (shares, coins, ...): positive, with at most "
-            "the instrument's volume_precision decimals (SymbolInfo)",
+            "the instrument's volume_precision decimals (SymbolInfo); at most 2**53 volume units of "
+            "10**-volume_precision, and so is the volume of every bar it joins",
             "example": 100,
         },
     )

@@ -4,8 +4,12 @@ it builds served at once, and written to the store as their periods end.
 A batch is refused whole (nothing of it applied) when any trade breaks a rule (`check`):
 - symbol: a stored instrument (`python -m app import`, or `instruments add` for one with no history), any case, with
   or without its exchange; an instrument the server only simulates is unknown;
-- price: positive and on the instrument's tick grid (price * pricescale a whole number of ticks, a multiple of minmov);
-- size: positive, in the instrument's volume units, with at most its volume_precision decimals;
+- price: positive and on the instrument's tick grid (price * pricescale a whole number of ticks, a multiple of minmov),
+  at most EXACT_LIMIT (2**53) ticks;
+- size: positive, in the instrument's volume units, with at most its volume_precision decimals, at most EXACT_LIMIT
+  volume units (units of 10**-volume_precision); nor may it bring a forming bar of any resolution (its period's
+  stored bars and the trades before it counted) past EXACT_LIMIT volume units: every bar's volume stays exact as a
+  double and as an int64;
 - time (UTC ms): not older than the instrument's forming 1-minute bar, and at most FUTURE_TOLERANCE seconds ahead of
   the server's clock. The forming minute (on the instrument's session grid) is the one that holds the latest of the
   server's clock less CLOSE_GRACE seconds, the instrument's newest accepted trade and the end of its newest stored
@@ -78,7 +82,7 @@ class Ingest:
                 problems.update({int(i): {"symbol": _unknown(posted.symbols[i])} for i in indexes})
                 continue
             book.tape.advance(now - CLOSE_GRACE)
-            trades, found = check(book.instrument, book.tape.floor(), now, posted, indexes)
+            trades, found = check(book.instrument, book.tape.floor(), now, posted, indexes, book.tape.overfills)
             problems.update(found)
             batches[symbol] = trades
         if problems:
