@@ -135,6 +135,13 @@ class MinuteLevel(Level):
         # Python integers: a sum of sizes never wraps around.
         self.units += sum(units.tolist())
 
+    def resume(self, bar: TickColumns) -> None:
+        """Continue the forming minute from its stored bar (one, with volume): a server that stopped within the
+        minute wrote it as it stood. Its open stays (its trades came first); a later trade closes it."""
+        self.open, self.high, self.low, self.close = (int(c[0]) for c in (bar.opens, bar.highs, bar.lows, bar.closes))
+        self.open_time = self.close_time = self.start * 1000
+        self.units = round(float(bar.volumes[0]) * self.scale)
+
     def forming(self) -> TickColumns | None:
         if not self.units:
             return None
@@ -142,7 +149,7 @@ class MinuteLevel(Level):
 
     def take_forming(self) -> TickColumns | None:
         """The forming bar as it stands (None without a trade), the period left empty: on leaving, a bar written
-        before its period ends (no later trade may join it once it is stored)."""
+        before its period ends (a tape made again within the period continues it: `resume`)."""
         forming = self.forming()
         self.units = 0
         return forming

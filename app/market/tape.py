@@ -45,10 +45,12 @@ ReadBars = Callable[[Resolution, int, int], TickColumns]
 @dataclass(frozen=True, slots=True, eq=False)
 class Closed:
     """Bars that closed, for the store: per written resolution, ascending. `until` (UTC seconds): every bar of the
-    tape whose period ended by then is made of these and of the bars handed out before."""
+    tape whose period ended by then is made of these and of the bars handed out before. `replaces`: the first
+    1-minute bar is the minute the tape resumed, which the store holds with fewer trades (it is written over)."""
 
     bars: dict[Resolution, TickColumns]
     until: int
+    replaces: bool = False
 
 
 def written_resolutions(stored: Iterable[Resolution]) -> tuple[Resolution, ...]:
@@ -65,7 +67,9 @@ class Tape:
     those every other resolution is made of. `at` (UTC seconds): where the tape begins, the start of its first
     forming minute (its clock, the newest trade and the end of its newest stored bar, whichever is latest). `read`
     gives the stored bars that the forming periods of coarser resolutions already hold (after a restart);
-    `previous_close` is the close of the last daily bar before the day of `at`, in ticks.
+    `previous_close` is the close of the last daily bar before the day of `at`, in ticks; `resumed` the stored bar of
+    the minute holding `at` (with volume), which the forming minute continues: a server that stopped within the
+    minute wrote it as it stood.
     """
 
     def __init__(
@@ -76,17 +80,27 @@ class Tape:
         at: float,
         read: ReadBars,
         previous_close: int | None = None,
+        resumed: TickColumns | None = None,
     ) -> None:
         self.written = written_resolutions(written)
         self._minute = MinuteLevel(hours, volume_scale, at)
         self._levels: dict[Resolution, Level] = {MINUTE: self._minute}
+        # The time of the stored minute the forming one continues, until its bar is handed out to be written over it.
+        self._resumed: int | None = None
+        if resumed is not None:
+            self._minute.resume(resumed)
+            self._resumed = self._minute.start
         for resolution in ORDER[1:]:
             # A written resolution is made of a finer written one (as the bars of it that are written are); any
             # other as history makes it, of the coarsest written one that nests into it.
             finer = [r for r in self.written if ORDER.index(r) < ORDER.index(resolution)]
             source = self._levels[source_for(finer, resolution) or MINUTE]
             level = DerivedLevel(hours, resolution, source, resolution in self.written, at)
-            level.take(read(source.resolution, *level.source_span()))
+            start, end = level.source_span()
+            if source.resolution.is_intraday:
+                # Closed bars only: a stored bar of the forming minute (`resumed`) is the forming minute's.
+                end = min(end, self._minute.start)
+            level.take(read(source.resolution, start, end))
             self._levels[resolution] = level
         if previous_close is not None:
             self._levels[Resolution.DAY].last_closes.append(previous_close)
@@ -195,11 +209,15 @@ class Tape:
             return None
         closed = {resolution: TickColumns.concat(bars) for resolution, bars in self._closed.items()}
         self._closed = {}
-        return Closed(closed, self._minute.start)
+        minutes = closed.get(MINUTE)
+        replaces = minutes is not None and int(minutes.times[0]) == self._resumed
+        if replaces:
+            self._resumed = None
+        return Closed(closed, self._minute.start, replaces)
 
     def flush(self) -> Closed | None:
-        """On leaving: the bars to write, the forming minute's as it stands among them (no later trade can join it
-        once it is stored), or None."""
+        """On leaving: the bars to write, the forming minute's as it stands among them (a tape made again within the
+        minute resumes it), or None."""
         forming = self._minute.take_forming()
         if forming is not None:
             self._closed.setdefault(MINUTE, []).append(forming)

@@ -15,7 +15,10 @@ A batch is refused whole (nothing of it applied) when any trade breaks a rule (`
   server's clock less CLOSE_GRACE seconds, the instrument's newest accepted trade and the end of its newest stored
   bar: every bar before it is closed, went out with its final values and is (being) written, so a trade for it would
   change what `/bars` already serves. So a bar closes CLOSE_GRACE seconds after its period ends (a trade stamped
-  just before the end may still be on its way), or as soon as a trade of a later period arrives.
+  just before the end may still be on its way), or as soon as a trade of a later period arrives. One stored bar is
+  not closed: the newest 1-minute bar while its period has not ended by that clock (the minute a server stopped in,
+  which it wrote as it stood). That minute forms again, continuing the stored bar: its open stays, later trades
+  update its high, low, close and volume, and the bar is written over the stored one.
 
 Bars (market/tape.py) form in a `Tape` per instrument, made on its first trade since the server started, from what
 the store holds. They are laid over the stored feed's newest bars (`over`), so the live stream, history and quotes
@@ -23,8 +26,9 @@ show them at once. A background step (`run`, every STEP seconds) closes the bars
 alone, and a worker thread (`ingest_writer`) writes them: 1-minute bars, and bars of every resolution the instrument
 had stored before, so that each resolution is served from the same stored bars as ever and `/bars` serves exactly
 what went out. A closed bar stays laid over until the stored feed's view shows it. On leaving (`close`) the forming
-minutes are written as they stand: no accepted trade is lost, and the rest of such a minute is then refused as older
-than a stored bar.
+minutes are written as they stand: no accepted trade is lost, and a server started on the same store within such a
+minute continues it (`_load`), so a publisher that replays the trades it could not post meanwhile loses none (its
+trades already accepted it must not post again: they would count twice).
 """
 
 from __future__ import annotations
@@ -251,13 +255,24 @@ def _key(listing: Listing) -> Key:
 
 def _load(store: BarStore, listing: Listing, now: float) -> Book:
     """In the thread: the book of `listing`'s instrument made from the store: its newest bars decide where the tape
-    begins (`now`, the closing clock, at the earliest); its forming periods' stored bars and the day before's close
-    are read."""
+    begins (`now`, the closing clock, at the earliest; in the newest stored minute while that has not ended, which
+    the tape resumes); its forming periods' stored bars and the day before's close are read."""
     instrument, symbol = listing.instrument, listing.series.symbol
     fresh = listings(store.instruments()).get(instrument.symbol, listing)
     hours = instrument.hours
-    ends = [period_end(hours, r, last) for r, last in fresh.series.last_times.items()]
-    at = max([now, *ends])
+    lasts = dict(fresh.series.last_times)
+    minute = lasts.pop(Resolution.M1, None)
+    at = max([now, *(period_end(hours, r, last) for r, last in lasts.items())])
+    resumed = None
+    if minute is not None:
+        minute_end = period_end(hours, Resolution.M1, minute)
+        if at < minute_end:
+            # The newest stored minute has not ended: a server stopped within it and wrote it as it stood. Its trades
+            # go on (replayed ones a publisher could not post meanwhile included).
+            stored = columns(store.read_bars(symbol, Resolution.M1, minute, minute + 1))
+            if len(stored) and float(stored.volumes[0]) > 0:
+                resumed = stored
+        at = max(at, minute_end) if resumed is None else max(at, minute)
     day = day_number(hours.trading_day(at)) * DAY
     before = read_history(store, fresh.series, Resolution.DAY, day, day, 1).bars
     tape = Tape(
@@ -267,6 +282,7 @@ def _load(store: BarStore, listing: Listing, now: float) -> Book:
         at,
         lambda resolution, start, end: columns(store.read_bars(symbol, resolution, start, end)),
         int(before.closes[-1]) if len(before) else None,
+        resumed,
     )
     return Book(instrument, symbol, _key(listing), tape)
 

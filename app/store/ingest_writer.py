@@ -2,8 +2,9 @@
 
 Closed bars are queued (`add`) and written a batch at a time (`write_due`); when the store does not answer they wait
 and are tried again RETRY_INTERVAL seconds later, laid over the stored bars meanwhile. Bars stored with other values
-in the meantime (an import of the same minutes) are left as stored, with an error in the log. A tape is made in the
-same thread after the writes queued before it (`after_writes`), so that it reads what they wrote.
+in the meantime (an import of the same minutes) are left as stored, with an error in the log; the one exception is
+the minute a tape resumed after a restart (`Closed.replaces`), written over the bar a stopped server left. A tape is
+made in the same thread after the writes queued before it (`after_writes`), so that it reads what they wrote.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from app.market.aggregate import TickColumns
 from app.market.instruments import Instrument
+from app.market.resolutions import Resolution
 from app.market.tape import Closed, Tape
 from app.store.base import BarRows, BarStore, ConflictError, StoreError, StoreUnavailableError
 
@@ -147,12 +150,22 @@ class Writer:
         """In the thread: write the bars of `jobs`; the store's revision after them and how many bars were written."""
         count = 0
         for job in jobs:
+            stored_symbol = job.book.stored_symbol
             for resolution, bars in job.closed.bars.items():
-                rows = BarRows(bars.times, bars.opens, bars.highs, bars.lows, bars.closes, bars.volumes)
+                count += len(bars)
+                if job.closed.replaces and resolution is Resolution.M1:
+                    # The minute the tape resumed: the store holds it as a stopped server left it.
+                    store.write_bars(stored_symbol, resolution, _rows(bars[:1]), replace=True)
+                    bars = bars[1:]
+                    if not len(bars):
+                        continue
                 try:
-                    store.write_bars(job.book.stored_symbol, resolution, rows)
+                    store.write_bars(stored_symbol, resolution, _rows(bars))
                 except ConflictError as conflict:
                     symbol = job.book.instrument.symbol
                     log.error("%s: ingested bars at %s not written: %s", symbol, conflict.times, conflict)
-                count += len(rows)
         return store.revision(), count
+
+
+def _rows(bars: TickColumns) -> BarRows:
+    return BarRows(bars.times, bars.opens, bars.highs, bars.lows, bars.closes, bars.volumes)

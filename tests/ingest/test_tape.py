@@ -191,3 +191,42 @@ def test_a_tape_made_again_mid_period_finishes_the_same_bars() -> None:
         full = whole.bars(resolution)
         last = int(again.bars(resolution).times[0])
         same(again.bars(resolution), full.between(last, 1 << 40))
+
+
+def test_a_tape_made_again_within_the_minute_it_wrote_on_leaving_finishes_the_same_bars() -> None:
+    """A restart within a minute: the first tape writes its forming minute as it stands; the second resumes that
+    minute from the store and takes every later trade, so the bars end as if no restart had happened."""
+    posted, batches = random_trades(5, days=40)
+    whole = Tape(CRYPTO, SCALE, (), START, nothing_stored)
+    play(whole, posted, batches)
+    whole.advance(START + 120 * DAY)
+    half = len(batches) // 2
+    first = Tape(CRYPTO, SCALE, (), START, nothing_stored)
+    play(first, posted, batches[:half])
+    cut = int(posted.times[batches[half - 1]].max()) / 1000
+    first.advance(cut)
+    written = first.flush()
+    assert written is not None
+    stored = written.bars[MINUTE]
+    minute = int(stored.times[-1])
+    assert minute <= cut < period_end(CRYPTO, MINUTE, minute)
+
+    def read(resolution: Resolution, start: int, end: int) -> TickColumns:
+        assert resolution is MINUTE
+        return stored.between(start, end)
+
+    previous = aggregate(CRYPTO, MINUTE, Resolution.DAY, stored.between(0, int(cut) // DAY * DAY))
+    again = Tape(CRYPTO, SCALE, (), cut, read, int(previous.closes[-1]), resumed=stored[len(stored) - 1 :])
+    assert again.floor() == minute * 1000
+    play(again, posted, batches[half:])
+    again.advance(START + 120 * DAY)
+    closed = again.take_closed()
+    assert closed is not None
+    assert closed.replaces
+    assert int(closed.bars[MINUTE].times[0]) == minute
+    for resolution in ORDER:
+        full = whole.bars(resolution)
+        last = int(again.bars(resolution).times[0])
+        same(again.bars(resolution), full.between(last, 1 << 40))
+    # Its first minute is the one it resumed, written over the stored one; the rest are new.
+    same(closed.bars[MINUTE], whole.bars(MINUTE).between(minute, 1 << 40))
