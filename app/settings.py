@@ -31,6 +31,14 @@ _MIN_TOKEN_LENGTH = 16
 # (HTTP strips a header's surrounding whitespace; clients split or refuse on the rest).
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9._~+/-]")
+# BROKER_URL's default: updates stay in this process.
+MEMORY_BROKER = "memory://"
+_REDIS_SCHEMES = ("redis", "rediss")
+# A lease renewed a third of its length apart survives a missed renewal; below half a second, a busy event loop
+# would lose it. Above a minute, a dead broadcaster leaves the stream stopped too long.
+_MIN_LEASE = 0.5
+_MAX_LEASE = 60.0
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Settings whose value a message never shows.
 _SECRETS = frozenset(("ingest_token",))
 
@@ -78,6 +86,12 @@ class Settings:
     replay_start: float | None
     replay_speed: float
     replay_symbols: tuple[str, ...]
+    # memory:// (this process alone) or redis://[:password@]host[:port][/db] (several processes share updates).
+    broker_url: str
+    # Seconds the broadcaster's lease lasts in Redis without renewal: how soon another process takes over.
+    broker_lease: float
+    # Prefix of every Redis key and channel of this deployment (several deployments may share one Redis).
+    broker_prefix: str
 
 
 def _text(raw: str) -> str:
@@ -178,6 +192,37 @@ def _store_url(raw: str) -> str:
     if not url.startswith(_STORE_SCHEMES):
         raise ValueError("expected sqlite:///relative.db, sqlite:////absolute/path.db or postgresql://user@host/db")
     return url
+
+
+def _broker_url(raw: str) -> str:
+    """BROKER_URL: memory:// or a redis:// (rediss:// with TLS) URL with a host, and a database number if any."""
+    url = raw.strip()
+    if url == MEMORY_BROKER:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in _REDIS_SCHEMES or not parts.hostname:
+        raise ValueError("expected memory:// or redis://host:port/db")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise ValueError(f"the database must be a number, not {database!r}")
+    return url
+
+
+def _broker_lease(raw: str) -> float:
+    lease = _float(raw)
+    if not _MIN_LEASE <= lease <= _MAX_LEASE:
+        raise ValueError(f"must be from {_MIN_LEASE:g} to {_MAX_LEASE:g} seconds")
+    return lease
+
+
+def _broker_prefix(raw: str) -> str:
+    if not _KEY_PREFIX.fullmatch(raw):
+        raise ValueError("expected 1 to 64 letters, digits and - _ . :")
+    return raw
 
 
 def _token(raw: str) -> str:
@@ -291,6 +336,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "replay_start": _instant,
     "replay_speed": _speed,
     "replay_symbols": _symbols,
+    "broker_url": _broker_url,
+    "broker_lease": _broker_lease,
+    "broker_prefix": _broker_prefix,
 }
 
 
