@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,3 +76,14 @@ class Broker(Protocol):
 
     async def unfollow(self, topic: str) -> None:
         """Stop receiving `topic`'s updates (no client of this process follows it any more)."""
+
+    async def last_times(self) -> Mapping[str, int]:
+        """Per topic, the time (UTC ms) of the newest bar any broadcaster published: where a new leader goes on
+        from, so that a topic's `time` never goes back (memory://: empty, the broadcaster never changes)."""
+
+    async def start(self) -> None:
+        """Connect (for Redis: in the background, retrying; start-up never waits for Redis) and take part in the
+        election of the broadcaster."""
+
+    async def stop(self) -> None:
+        """Release the lease if held (another process takes over at once), stop receiving, disconnect."""
