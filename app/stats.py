@@ -62,6 +62,29 @@ class BroadcasterStats:
     ticks: int
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerStats:
+    """The broker as it stands: `url` where it is (no password), `leading` whether this process runs the
+    broadcaster, `connected` whether it reaches its broker (always for memory://); totals since start: leaderships
+    taken, reconnects, seconds spent cut off, updates received, publishes refused by the fencing check."""
+
+    url: str
+    leading: bool
+    connected: bool
+    leaderships: int
+    reconnects: int
+    disconnected_seconds: float
+    updates_received: int
+    publishes_refused: int
+
+
+class BrokerStatsSource(Protocol):
+    """Anything that reports `BrokerStats` (the broker)."""
+
+    def stats(self) -> BrokerStats:
+        """The figures now."""
+
+
 class FanoutStatsSource(Protocol):
     """Anything that reports `FanoutStats` and `SocketStats` (the hub)."""
 

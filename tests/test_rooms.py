@@ -46,7 +46,13 @@ RULES = (
     ),
     Rule("app.schemas", ("app.market", *NEUTRAL), "schemas/ imports only market/ and neutral ground"),
     Rule("app.api", ("app.market", "app.schemas", *NEUTRAL), "api/ never imports ws/ or web/"),
-    Rule("app.ws", ("app.market", "app.schemas", *NEUTRAL), "ws/ never imports api/ or web/"),
+    Rule(
+        "app.broker",
+        ("app.market", *NEUTRAL),
+        "broker/ (updates between processes) imports only market/ and neutral ground, never api/ or ws/",
+        ("aiohttp",),
+    ),
+    Rule("app.ws", ("app.market", "app.schemas", "app.broker", *NEUTRAL), "ws/ never imports api/ or web/"),
     Rule("app.web", ("app.market", "app.schemas", *NEUTRAL), "web/ never imports api/ or ws/"),
     Rule(
         "app.observability",

@@ -6,6 +6,10 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.stats import BrokerStats
+
+__all__ = ["Broker", "BrokerStats", "LeadershipListener", "Update", "UpdateSink"]
+
 
 @dataclass(frozen=True, slots=True)
 class Update:
@@ -17,22 +21,6 @@ class Update:
     frames: bytes
     times: tuple[int, ...]
     ends: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerStats:
-    """The broker as it stands: `leading` whether this process runs the broadcaster, `connected` whether it reaches
-    its broker (always for memory://); totals since start: leaderships taken, reconnects, seconds spent cut off,
-    updates received, publishes refused by the fencing check."""
-
-    url: str
-    leading: bool
-    connected: bool
-    leaderships: int
-    reconnects: int
-    disconnected_seconds: float
-    updates_received: int
-    publishes_refused: int
 
 
 # Called with each update that reaches this process, in the order published; awaited before the next one.
