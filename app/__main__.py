@@ -14,7 +14,7 @@ from app.cli import parse_args
 from app.market.clock import Clock, server_clock
 from app.observability.logs import refuse_start, setup_logging
 from app.server import ListenAddress, ListenError, ServeOptions, install_repeat_filter, probe_listen, serve
-from app.settings import LOG_FORMATS, Settings, SettingsError, load_settings
+from app.settings import LOG_FORMATS, MEMORY_BROKER, Settings, SettingsError, load_settings
 from app.web.headers import SECURITY_HEADERS
 from app.workers import run_workers, shared_metrics_dir
 
@@ -132,12 +132,11 @@ def main() -> None:
     # The workers' metrics directory is set up first: it is a setting, read with the others.
     with shared_metrics_dir():
         settings = configure(args)
-        if settings.ingest_token:
+        if settings.ingest_token and settings.broker_url == MEMORY_BROKER:
             refuse_start(
-                f"Configuration error: --workers {args.workers} with INGEST_TOKEN set: each worker process would keep "
-                "the bars of only the trades posted to it (the memory:// broker shares nothing between processes). "
-                "Run one process to ingest trades; several can share them once a Redis broker (BROKER_URL=redis://…, "
-                "the scale-out work) connects them",
+                f"Configuration error: --workers {args.workers} with INGEST_TOKEN set and BROKER_URL=memory://: each "
+                "worker process would keep the bars of only the trades posted to it (memory:// shares nothing between "
+                "processes). Run one process to ingest trades, or connect the workers with BROKER_URL=redis://host:port/db",
                 settings.log_format,
             )
         # Checked once here, not once per worker, and without SO_REUSEPORT: a group already on the port refuses.

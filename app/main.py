@@ -16,7 +16,8 @@ from app.api import datafeed, meta, udf
 from app.api import ingest as ingest_api
 from app.api.errors import COMPONENTS, error_middleware
 from app.api.openapi import setup_openapi
-from app.keys import CLOCK, FEED, SETTINGS
+from app.broker.open import process_id
+from app.keys import BROKER, CLOCK, FEED, LEADERSHIP_LISTENERS, SETTINGS
 from app.market.clock import Clock, ReplayClock, server_clock
 from app.market.combined import CombinedFeed
 from app.market.feed import Component, MarketFeed
@@ -126,14 +127,41 @@ def _check_ingest(settings: Settings) -> None:
 
 def _setup_ingest(app: web.Application, stored: StoredFeed) -> None:
     """Live trades (INGEST_TOKEN) into the stored instruments: their bars served over the stored ones, closed and
-    written while the app runs, the rest written at its end (before the store closes)."""
+    written while the app runs, the rest written at its end (before the store closes, and before the broker lets
+    another process take over). With a shared broker only the broadcaster's process applies trades: the others
+    forward what is posted to them, and a process that stops being the broadcaster forgets its forming bars."""
     ingest = Ingest(stored)
     stored.lay_over(ingest)
-    app[ingest_api.INGEST] = app[INGEST_COUNTS] = ingest
+    app[INGEST_COUNTS] = ingest
+    settings, broker = app[SETTINGS], app[BROKER]
+    forwarding = None
+    if broker.shared:
+        # Imported here: with memory:// (the default) the server never loads redis-py.
+        from app.broker.forward import IngestForwarding
+
+        forwarding = IngestForwarding(
+            settings.broker_url,
+            prefix=settings.broker_prefix,
+            process_id=process_id(),
+            leading=lambda: broker.leading,
+            apply=ingest.apply,
+        )
+
+        def leadership_changed(leading: bool) -> None:
+            if not leading:
+                ingest.forget()
+            forwarding.leadership_changed(leading)
+
+        app[LEADERSHIP_LISTENERS].append(leadership_changed)
+    app[ingest_api.INGEST] = forwarding if forwarding is not None else ingest
 
     async def ingesting(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(ingest.run())
+        if forwarding is not None:
+            await forwarding.start()
         yield
+        if forwarding is not None:
+            await forwarding.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -157,6 +185,7 @@ def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clo
     _check_ingest(settings)
     app[CLOCK] = clock = server_clock(settings.replay_start, settings.replay_speed) if clock is None else clock
     components: tuple[Component, ...] = ()
+    stored: StoredFeed | None = None
     if feed is None:
         # The live stream's resume reaches MAX_REPLAY_BARS back: that many newest bars per topic stay in memory.
         stored = StoredFeed(
@@ -170,10 +199,7 @@ def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clo
         )
         feed, components = CombinedFeed(simulation, stored), (stored,)
         app.cleanup_ctx.append(_keep_up(stored))
-        if settings.ingest_token:
-            _setup_ingest(app, stored)
     app[FEED] = feed
-    app[COMPONENTS] = components
     if not (components and _store_exists(settings.store_url)):
         _check_broadcaster_symbols(settings, app[FEED])
     app.on_startup.append(_prepare_feed)
@@ -181,6 +207,11 @@ def create_app(settings: Settings, feed: MarketFeed | None = None, *, clock: Clo
     for module in (meta, datafeed, udf, ingest_api):
         app.router.add_routes(module.routes)
     setup_ws(app)
+    broker = app[BROKER]
+    app[COMPONENTS] = (*components, broker) if broker.shared else components
+    if stored is not None and settings.ingest_token:
+        # After the broker's set-up: ingest's end (writing its forming bars) comes before the broker's.
+        _setup_ingest(app, stored)
     setup_web(app)
     setup_headers(app)
     setup_openapi(app)

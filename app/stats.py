@@ -54,12 +54,14 @@ class SocketStats:
 
 @dataclass(frozen=True, slots=True)
 class BroadcasterStats:
-    """The broadcaster's state: whether it is on and running, its interval (seconds), ticks since start."""
+    """The broadcaster's state: whether it is on and running, its interval (seconds), ticks since start, whether
+    this process runs it now (with a shared broker, one process of all does)."""
 
     enabled: bool
     running: bool
     interval: float
     ticks: int
+    leading: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,6 +135,7 @@ async def health(request: web.Request) -> web.Response:
         "broadcaster": {
             "enabled": broadcaster.enabled,
             "running": broadcaster.running,
+            "leading": broadcaster.leading,
             "interval": broadcaster.interval,
             "ticks": broadcaster.ticks,
             "delivered": fanout.delivered,

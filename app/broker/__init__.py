@@ -1,2 +1,1 @@
-"""The broker: how the broadcaster's updates reach every server process (in memory for one, Redis for several), and
-which process runs the broadcaster. Imports nothing of ws/ or api/: topics are names, updates are encoded frames."""
+"""Live updates between server processes (memory://, Redis), who runs the broadcaster; imports market/, neutral."""

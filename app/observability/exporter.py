@@ -27,7 +27,7 @@ from prometheus_client import (
 )
 from prometheus_client.process_collector import ProcessCollector
 
-from app.keys import BROADCASTER_STATS, FANOUT_STATS, METRICS, SETTINGS
+from app.keys import BROADCASTER_STATS, BROKER_STATS, FANOUT_STATS, METRICS, SETTINGS
 from app.observability.ingest import INGEST_COUNTS
 from app.observability.metrics import NAMESPACE, Metrics, ProcessMirror, StatsMirror
 
@@ -174,7 +174,7 @@ def setup_metrics(app: web.Application) -> None:
     multiproc_dir = settings.prometheus_multiproc_dir
     registry = None if multiproc_dir else CollectorRegistry()
     metrics = Metrics(registry)
-    mirror = StatsMirror(metrics, app[FANOUT_STATS], app[BROADCASTER_STATS], app.get(INGEST_COUNTS))
+    mirror = StatsMirror(metrics, app[FANOUT_STATS], app[BROADCASTER_STATS], app[BROKER_STATS], app.get(INGEST_COUNTS))
     exporter = Exporter(metrics, mirror, multiproc_dir)
     if registry is not None:
         ProcessCollector(namespace=NAMESPACE, registry=registry)

@@ -21,10 +21,10 @@ from prometheus_client.process_collector import ProcessCollector
 
 from app.market.resolutions import Resolution
 from app.observability.ingest import IngestCounts
-from app.stats import BroadcasterStatsSource, CloseReason, FanoutStatsSource
+from app.stats import BroadcasterStatsSource, BrokerStatsSource, CloseReason, FanoutStatsSource
 
 NAMESPACE = "tradingpro"
-GaugeMode = Literal["livesum", "liveall"]
+GaugeMode = Literal["livesum", "liveall", "livemin"]
 # HTTP latency buckets (seconds): cached bars answer in well under a millisecond, cold history in seconds.
 HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # How a trade posted to ingest fared.
@@ -81,6 +81,22 @@ class Metrics:
             ("outcome",),
         )
         self.ingest_bars_written = counter("ingest_bars_written", "Bars built by ingested trades written to the store")
+        # With several workers: how many of this machine's lead (at most one in a deployment), and 0 while any is
+        # cut off from the broker.
+        self.broker_leader = gauge("broker_leader", "1 while this process runs the bar broadcaster (holds the lease)")
+        self.broker_connected = gauge(
+            "broker_connected", "1 while this process reaches its broker (always for memory://)", mode="livemin"
+        )
+        self.broker_leaderships = counter("broker_leaderships", "Times this process took the bar broadcaster's lease")
+        self.broker_reconnects = counter("broker_reconnects", "Reconnections to the broker after being cut off")
+        self.broker_disconnected = counter(
+            "broker_disconnected_seconds", "Seconds spent cut off from the broker: no updates came meanwhile"
+        )
+        self.broker_updates = counter("broker_updates_received", "Updates received from the broker")
+        self.broker_refused = counter(
+            "broker_publishes_refused",
+            "Publishes refused by the fencing check: this process had lost the lease without knowing yet",
+        )
         # Series that exist from the start, at 0, so a rate over them is defined before the first event.
         for outcome in INGEST_OUTCOMES:
             self.ingest_trades.labels(outcome)
@@ -99,16 +115,18 @@ class StatsMirror:
         metrics: Metrics,
         fanout: FanoutStatsSource,
         broadcaster: BroadcasterStatsSource,
+        broker: BrokerStatsSource,
         ingest: IngestCounts | None = None,
     ) -> None:
         self._metrics = metrics
         self._fanout = fanout
         self._broadcaster = broadcaster
+        self._broker = broker
         self._ingest = ingest
         # The totals already added to each counter.
-        self._copied: dict[object, int] = {}
+        self._copied: dict[object, float] = {}
 
-    def _advance(self, counter: Counter, key: object, total: int) -> None:
+    def _advance(self, counter: Counter, key: object, total: float) -> None:
         added = total - self._copied.get(key, 0)
         if added > 0:
             counter.inc(added)
@@ -128,6 +146,14 @@ class StatsMirror:
         for reason, total in sockets.closed.items():
             self._advance(metrics.ws_closed.labels(reason.value), reason, total)
         self._advance(metrics.broadcaster_ticks, "ticks", self._broadcaster.stats().ticks)
+        broker = self._broker.stats()
+        metrics.broker_leader.set(broker.leading)
+        metrics.broker_connected.set(broker.connected)
+        self._advance(metrics.broker_leaderships, "leaderships", broker.leaderships)
+        self._advance(metrics.broker_reconnects, "reconnects", broker.reconnects)
+        self._advance(metrics.broker_disconnected, "disconnected", broker.disconnected_seconds)
+        self._advance(metrics.broker_updates, "updates", broker.updates_received)
+        self._advance(metrics.broker_refused, "refused", broker.publishes_refused)
         if self._ingest is not None:
             self._advance(metrics.ingest_trades.labels("accepted"), "accepted", self._ingest.trades_accepted)
             self._advance(metrics.ingest_trades.labels("refused"), "refused", self._ingest.trades_refused)

@@ -163,8 +163,15 @@ class QuoteSchema(Schema):
 class BroadcasterStateSchema(Schema):
     enabled = fields.Boolean(required=True)
     running = fields.Boolean(required=True)
+    leading = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Whether this process runs the broadcaster: always with BROKER_URL=memory://; with Redis, "
+            "the one process of the deployment that holds the broadcaster's lease (the others relay its updates)"
+        },
+    )
     interval = fields.Float(required=True, metadata={"description": "Seconds between market ticks"})
-    ticks = fields.Integer(required=True)
+    ticks = fields.Integer(required=True, metadata={"description": "Ticks this process has run as the broadcaster"})
     delivered = fields.Integer(required=True, metadata={"description": "Updates written to clients"})
     dropped = fields.Integer(required=True, metadata={"description": "Updates skipped for clients not reading"})
 

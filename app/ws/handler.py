@@ -10,7 +10,7 @@ import orjson
 from aiohttp import WebSocketError, WSMsgType, web
 from marshmallow import ValidationError
 
-from app.keys import BROADCASTER, CLOCK, FEED, HUB, SETTINGS
+from app.keys import BROADCASTER, BROKER, CLOCK, FEED, HUB, RELAY, SETTINGS
 from app.schemas.ws import BarsSubscriptionSchema, EnvelopeSchema
 from app.stats import CloseReason
 from app.ws import origin, protocol
@@ -180,10 +180,19 @@ async def _subscribe(
     await connection.ws.send_str(protocol.reply(protocol.SUBSCRIBE_RESPONSE, protocol.subscribed(topic)))
     if held:  # the client already has this stream; a second one, or a replay inside it, would repeat bars
         return
+    hub = request.app[HUB]
+    if request.app[BROKER].shared:
+        # The stream comes from the broker (maybe from another process): followed first, so that no update made
+        # after this process's own view of the topic is missed; the client then goes on from the newest bar it got.
+        await request.app[RELAY].follow(topic)
+        view = await broadcaster.view(topic, since, request.remote)
+        if view is not None:
+            hub.deliver(connection, view.frames, asyncio.get_running_loop().time())
+        hub.join(connection, topic, view.times[-1] if view is not None else None)
+        return
     # The client joins right after receiving the frames that bring it from `since` (or the newest bar)
     # to now, with no wait in between, so it continues the topic's one stream where they end.
     frames = await broadcaster.admit(topic, since, request.remote)
-    hub = request.app[HUB]
     hub.subscribe(connection, topic)
     if frames:
         hub.deliver(connection, frames, asyncio.get_running_loop().time())

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable
 
+from app.broker.base import Update
 from app.stats import CloseReason, FanoutStats, SocketStats
 from app.ws.connection import Connection
 from app.ws.protocol import Close, Topic
@@ -22,6 +23,12 @@ class Hub:
     def __init__(self, send_buffer_limit: int) -> None:
         self.connections: set[Connection] = set()
         self._subscribers: dict[Topic, dict[Connection, None]] = {}
+        # Connections that joined a topic from their own view of it (a shared broker's newcomers), with the bar time
+        # (ms) of the newest frame they got: they get an update's frames from that time on, and join the others once
+        # an update reaches it. So per topic `time` never goes back for them while the stream catches up.
+        self._joining: dict[Topic, dict[Connection, int]] = {}
+        # Topics subscribed or being joined, by name (as updates from the broker name them).
+        self._named: dict[str, Topic] = {}
         self._send_buffer_limit = send_buffer_limit
         self.delivered = 0
         # The sum of the connections' own `dropped`: a write skipped because a connection is closing is neither.
@@ -34,19 +41,25 @@ class Hub:
 
     @property
     def topics(self) -> list[Topic]:
-        """Topics with at least one subscriber."""
-        return list(self._subscribers)
+        """Topics with at least one subscriber (joining ones included)."""
+        return list(self._named.values())
+
+    def topic_named(self, name: str) -> Topic | None:
+        """The topic called `name` (`bars:AAPL:1`) while someone here follows it; None otherwise."""
+        return self._named.get(name)
 
     def stats(self) -> FanoutStats:
         """Connections, subscribers and topics now; updates delivered and dropped since start."""
         subscribers = sum(1 for c in self.connections if c.topics)
-        return FanoutStats(len(self.connections), subscribers, len(self._subscribers), self.delivered, self.dropped)
+        return FanoutStats(len(self.connections), subscribers, len(self._named), self.delivered, self.dropped)
 
     def socket_stats(self) -> SocketStats:
         """Subscriptions per resolution now; connections ended per reason since start."""
         by_resolution: Counter[str] = Counter()
         for topic, subscribers in self._subscribers.items():
             by_resolution[topic.resolution.value] += len(subscribers)
+        for topic, joining in self._joining.items():
+            by_resolution[topic.resolution.value] += len(joining)
         return SocketStats(dict(by_resolution), dict(self.closed))
 
     def add(self, connection: Connection) -> None:
@@ -64,14 +77,28 @@ class Hub:
     def subscribe(self, connection: Connection, topic: Topic) -> None:
         connection.topics.add(topic)
         self._subscribers.setdefault(topic, {})[connection] = None
+        self._named[topic.name] = topic
+
+    def join(self, connection: Connection, topic: Topic, newest: int | None) -> None:
+        """Subscribe `connection`, which already has `topic`'s bars up to `newest` (ms; None: none), to the updates
+        from that bar on: frames of older bars are left out for it until an update reaches `newest`."""
+        if newest is None:
+            self.subscribe(connection, topic)
+            return
+        connection.topics.add(topic)
+        self._joining.setdefault(topic, {})[connection] = newest
+        self._named[topic.name] = topic
 
     def unsubscribe(self, connection: Connection, topic: Topic) -> None:
         connection.topics.discard(topic)
-        subscribers = self._subscribers.get(topic)
-        if subscribers is not None:
-            subscribers.pop(connection, None)
-            if not subscribers:
-                del self._subscribers[topic]
+        for members in (self._subscribers, self._joining):
+            followers = members.get(topic)
+            if followers is not None:
+                followers.pop(connection, None)
+                if not followers:
+                    del members[topic]
+        if topic not in self._subscribers and topic not in self._joining:
+            self._named.pop(topic.name, None)
 
     async def publish(self, topic: Topic, frame: bytes, now: float) -> None:
         """Write `frame` to every subscriber of `topic`; a failing or slow one affects nobody else.
@@ -95,6 +122,33 @@ class Hub:
                     self._behind.add(connection)
             self.delivered += delivered
             self.dropped += dropped
+
+    async def receive(self, update: Update) -> None:
+        """The broker's sink: `publish_update` now."""
+        await self.publish_update(update, asyncio.get_running_loop().time())
+
+    async def publish_update(self, update: Update, now: float) -> None:
+        """Write an update from the broker to the subscribers of its topic (nobody's: nothing), then to the joining
+        ones, each from the newest bar it has on (see `join`)."""
+        topic = self._named.get(update.topic)
+        if topic is None:
+            return
+        await self.publish(topic, update.frames, now)
+        joining = self._joining.get(topic)
+        if not joining:
+            return
+        newest_time = update.times[-1]
+        for connection, newest in list(joining.items()):
+            if joining.get(connection) is None:  # it left during the publish
+                continue
+            part = _frames_from(update, newest)
+            if part:
+                self.deliver(connection, part, now)
+            if newest_time >= newest:
+                del joining[connection]
+                self._subscribers.setdefault(topic, {})[connection] = None
+        if not joining:
+            self._joining.pop(topic, None)
 
     def deliver(self, connection: Connection, frame: bytes, now: float) -> None:
         """Write `frame` to one connection, under the same buffer rule as a broadcast (and counted as one)."""
@@ -123,6 +177,16 @@ class Hub:
         task = asyncio.create_task(_close_one(connection, close))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+
+def _frames_from(update: Update, time: int) -> bytes:
+    """The frames of `update` whose bar time is `time` (ms) or later."""
+    start = 0
+    for index, frame_time in enumerate(update.times):
+        if frame_time >= time:
+            return update.frames[start:]
+        start = update.ends[index]
+    return b""
 
 
 async def _close_one(connection: Connection, close: Close) -> None:

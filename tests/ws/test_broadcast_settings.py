@@ -63,6 +63,7 @@ async def test_with_the_broadcaster_off_subscriptions_are_refused_and_nothing_is
         assert health["broadcaster"] | {"interval": None} == {
             "enabled": False,
             "running": False,
+            "leading": False,
             "interval": None,
             "ticks": 0,
             "delivered": 0,

@@ -141,9 +141,14 @@ async def test_catching_up_returns_the_frames_and_publishes_nothing() -> None:
         catchup = broadcaster.catch_up(AAPL_1)
         closed = feed.history("AAPL", Resolution.M1, MINUTE_15_00, MINUTE_15_00 + 1, 0).bars[-1]
         forming = update_frame(AAPL_1, live(feed, AAPL_1).json)
-        assert catchup == Catchup(update_frame(AAPL_1, closed.json), forming, changed=True)
+        forming_time = (MINUTE_15_00 + 60) * 1000
+        assert catchup == Catchup(
+            ((closed.time, update_frame(AAPL_1, closed.json)),), (forming_time, forming), changed=True
+        )
         again = broadcaster.catch_up(AAPL_1)
-        assert again == Catchup(None, forming, changed=True), "the closed bar is returned once; nothing was published"
+        assert again == Catchup((), (forming_time, forming), changed=True), (
+            "the closed bar is returned once; nothing was published"
+        )
         hub.deliver(connection, MARKER, 2.0)
         assert await peer.frame() == Frame(OP_TEXT, b"marker"), "catching up published nothing"
 
@@ -162,7 +167,7 @@ async def test_topics_nobody_watches_cost_nothing_and_are_forgotten() -> None:
         await broadcaster.tick(4.0)
         assert clock.reads == reads
         clock.now = MINUTE_15_00 + 70
-        assert broadcaster.catch_up(AAPL_1).closed is None, "an unwatched topic's old bar is forgotten"
+        assert broadcaster.catch_up(AAPL_1).closed == (), "an unwatched topic's old bar is forgotten"
 
 
 def test_what_is_broadcast_follows_the_settings() -> None:
@@ -174,7 +179,7 @@ def test_what_is_broadcast_follows_the_settings() -> None:
     assert [everything.broadcasts(t) for t in topics] == [True, True, True, True]
     assert [some.broadcasts(t) for t in topics] == [True, True, False, False]
     assert [off.broadcasts(t) for t in topics] == [False, False, False, False]
-    assert off.stats() == BroadcasterStats(enabled=False, running=False, interval=1.0, ticks=0)
+    assert off.stats() == BroadcasterStats(enabled=False, running=False, interval=1.0, ticks=0, leading=False)
 
 
 async def test_a_newcomer_after_a_bar_closed_gets_the_forming_bar_and_those_there_get_the_closed_one_first(

@@ -1,0 +1,48 @@
+"""Which topics this process asks the broker for: those its clients follow, no more.
+
+A topic is followed before a newcomer's first frames are made (so no update after them is missed) and let go once
+no client here follows it (a sweep, since a connection can go at any moment without waiting for the broker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.broker.base import Broker
+from app.ws.hub import Hub
+from app.ws.protocol import Topic
+
+# Seconds between two sweeps for topics nobody here follows any more.
+SWEEP_INTERVAL = 1.0
+
+
+class Relay:
+    """Follows, through `broker`, the topics that `hub`'s connections follow (the broker delivers to the hub)."""
+
+    def __init__(self, hub: Hub, broker: Broker) -> None:
+        self._hub = hub
+        self._broker = broker
+        self._followed: set[str] = set()
+        # Follows and unfollows go out one at a time, so that a topic let go and followed again ends followed.
+        self._lock = asyncio.Lock()
+
+    async def follow(self, topic: Topic) -> None:
+        """Have `topic`'s updates come to this process; returns once every later update will."""
+        async with self._lock:
+            if topic.name not in self._followed:
+                await self._broker.follow(topic.name)
+                self._followed.add(topic.name)
+
+    async def sweep(self) -> None:
+        """Let go of the topics no connection here follows any more."""
+        async with self._lock:
+            watched = {topic.name for topic in self._hub.topics}
+            for name in self._followed - watched:
+                await self._broker.unfollow(name)
+                self._followed.discard(name)
+
+    async def run(self) -> None:
+        """Sweep every SWEEP_INTERVAL seconds until cancelled."""
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            await self.sweep()
