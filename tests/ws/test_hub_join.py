@@ -28,7 +28,8 @@ async def test_a_joining_connection_gets_only_frames_from_its_newest_bar_on_then
         hub.add(new)
         hub.subscribe(old, TOPIC)
         hub.join(new, TOPIC, 2_000)
-        assert TOPIC in new.topics and hub.topics == [TOPIC]
+        assert TOPIC in new.topics
+        assert hub.topics == [TOPIC]
         await hub.publish_update(update(1_000), 1.0)
         await hub.publish_update(update(1_000, 2_000), 2.0)
         await hub.publish_update(update(2_000, 3_000), 3.0)
@@ -47,13 +48,15 @@ async def test_a_joining_connection_that_leaves_is_forgotten_with_its_topic() ->
         hub.join(connection, TOPIC, 5_000)
         assert hub.topic_named(TOPIC.name) == TOPIC
         hub.unsubscribe(connection, TOPIC)
-        assert hub.topics == [] and hub.topic_named(TOPIC.name) is None
+        assert hub.topics == []
+        assert hub.topic_named(TOPIC.name) is None
         await hub.publish_update(update(5_000), 1.0)
         hub.deliver(connection, MARKER, 2.0)
         assert await peer.frame() == Frame(OP_TEXT, b"marker"), "an update of a topic nobody follows goes nowhere"
         hub.join(connection, TOPIC, 5_000)
         hub.remove(connection)
-        assert hub.topics == [] and hub.stats().topics == 0
+        assert hub.topics == []
+        assert hub.stats().topics == 0
 
 
 async def test_joining_without_a_bar_is_subscribing() -> None:
