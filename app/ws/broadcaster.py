@@ -97,7 +97,9 @@ class Broadcaster:
 
     def stats(self) -> BroadcasterStats:
         """Whether it is enabled and running, its interval (seconds), ticks since start, whether this process leads."""
-        return BroadcasterStats(self.enabled, self.running, self.interval, self.ticks, self.enabled and self._broker.leading)
+        return BroadcasterStats(
+            self.enabled, self.running, self.interval, self.ticks, self.enabled and self._broker.leading
+        )
 
     def broadcasts(self, topic: Topic) -> bool:
         """Whether this broadcaster streams `topic` (BAR_BROADCASTER_SYMBOLS/RESOLUTIONS, empty meaning all, at a
@@ -230,7 +232,7 @@ class Broadcaster:
         if self._resuming:
             self._resuming = False
             await self._resume()
-        watched = self._watched(await self._broker.watched([topic.name for topic in self._hub.topics]))
+        watched = self._watched(await self._broker.watched(self._hub.topic_names))
         updates = []
         for topic in watched:
             closed, forming, changed = self.catch_up(topic)

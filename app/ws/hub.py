@@ -44,6 +44,11 @@ class Hub:
         """Topics with at least one subscriber (joining ones included)."""
         return list(self._named.values())
 
+    @property
+    def topic_names(self) -> list[str]:
+        """The names of `topics` (`bars:AAPL:1`)."""
+        return list(self._named)
+
     def topic_named(self, name: str) -> Topic | None:
         """The topic called `name` (`bars:AAPL:1`) while someone here follows it; None otherwise."""
         return self._named.get(name)

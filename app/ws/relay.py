@@ -36,8 +36,7 @@ class Relay:
     async def sweep(self) -> None:
         """Let go of the topics no connection here follows any more."""
         async with self._lock:
-            watched = {topic.name for topic in self._hub.topics}
-            for name in self._followed - watched:
+            for name in self._followed.difference(self._hub.topic_names):
                 await self._broker.unfollow(name)
                 self._followed.discard(name)
 
