@@ -194,6 +194,14 @@ def _store_url(raw: str) -> str:
     return url
 
 
+def without_password(url: str) -> str:
+    """`url` with the password of its user part, if any, shown as `***` (for messages and logs)."""
+    scheme, separator, rest = url.partition("://")
+    user, at, host = rest.rpartition("@")
+    name, colon, _ = user.partition(":")
+    return f"{scheme}{separator}{name}{colon and ':***'}{at}{host}" if separator and at and colon else url
+
+
 def _broker_url(raw: str) -> str:
     """BROKER_URL: memory:// or a redis:// (rediss:// with TLS) URL with a host, and a database number if any."""
     url = raw.strip()
@@ -359,6 +367,6 @@ def load_settings(environ: Mapping[str, str], defaults_file: Path = DEFAULTS_FIL
         try:
             values[field.name] = _PARSERS[field.name](raw)
         except ValueError as error:
-            shown = f" ({len(raw)} characters, not shown)" if field.name in _SECRETS else f"={raw!r}"
+            shown = f" ({len(raw)} characters, not shown)" if field.name in _SECRETS else f"={without_password(raw)!r}"
             raise SettingsError(f"{name}{shown} is invalid: {error}") from None
     return Settings(**values)

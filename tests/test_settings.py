@@ -79,6 +79,14 @@ def test_environment_overrides_defaults() -> None:
         ("KEEPALIVE_TIMEOUT", "0"),
         ("REQUEST_BODY_TIMEOUT", "-5"),
         ("LOG_REPEAT_INTERVAL", "nan"),
+        ("BROKER_URL", "redis://"),
+        ("BROKER_URL", "amqp://localhost"),
+        ("BROKER_URL", "redis://localhost:99999/0"),
+        ("BROKER_URL", "redis://localhost/zero"),
+        ("BROKER_LEASE", "0.1"),
+        ("BROKER_LEASE", "600"),
+        ("BROKER_PREFIX", ""),
+        ("BROKER_PREFIX", "has space"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
@@ -252,3 +260,23 @@ def test_a_short_ingest_token_is_refused_at_start_up_with_one_line_that_does_not
         "Configuration error: INGEST_TOKEN (12 characters, not shown) is invalid: must be empty (ingest off) or at "
         "least 16 characters"
     ]
+
+
+def test_a_redis_broker_url_is_taken_with_its_database_and_lease() -> None:
+    settings = load_settings(
+        {"BROKER_URL": "redis://cache.internal:6380/2", "BROKER_LEASE": "5", "BROKER_PREFIX": "a:b"}
+    )
+    assert (settings.broker_url, settings.broker_lease, settings.broker_prefix) == (
+        "redis://cache.internal:6380/2",
+        5.0,
+        "a:b",
+    )
+    assert load_settings({}).broker_url == "memory://"
+
+
+def test_a_refused_broker_url_is_shown_without_its_password() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"BROKER_URL": "redis://:s3cret-pass@cache.internal/x"})
+    assert str(refused.value) == (
+        "BROKER_URL='redis://:***@cache.internal/x' is invalid: the database must be a number, not 'x'"
+    )
