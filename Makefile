@@ -11,7 +11,7 @@ DEV := $(VENV)/.installed-dev
 NODE_RUNTIME := node_modules/.installed-runtime
 NODE_DEV := node_modules/.installed-dev
 
-.PHONY: install run test lint format bench chromium dist clean
+.PHONY: install run test lint format bench chromium redis dist clean
 
 install: $(DEV) $(NODE_DEV)
 
@@ -42,7 +42,7 @@ run: $(RUNTIME) $(NODE_RUNTIME)
 	$(BIN)/python -m app --host $(HOST)
 
 ## Lint, type-check, then every test: the datafeed module under Node, then pytest (browser tests included).
-test: lint $(NODE_DEV) chromium
+test: lint $(NODE_DEV) chromium redis
 	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
 		(echo "The Node tests need Node.js 20 or newer (its WebSocket client); this is $$(node --version)." >&2; exit 1)
 	node --experimental-websocket --test --test-timeout=180000 tests/js/
@@ -66,6 +66,10 @@ dist: $(DEV) $(NODE_RUNTIME)
 ## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+## Debian's redis-server: the scale-out tests start private ones on free ports (.ci/run starts the shared one).
+redis:
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 
 lint: $(DEV)
 	$(BIN)/ruff check .
