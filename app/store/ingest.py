@@ -28,7 +28,10 @@ had stored before, so that each resolution is served from the same stored bars a
 what went out. A closed bar stays laid over until the stored feed's view shows it. On leaving (`close`) the forming
 minutes are written as they stand: no accepted trade is lost, and a server started on the same store within such a
 minute continues it (`_load`), so a publisher that replays the trades it could not post meanwhile loses none (its
-trades already accepted it must not post again: they would count twice).
+trades already accepted it must not post again: they would count twice). With a shared broker only the process
+running the bar broadcaster applies trades; one that stops running it writes the bars closed by then and drops the
+forming ones unwritten (`forget`): the new broadcaster's process resumes from the store, and a request caught waiting
+meanwhile applies nothing (503).
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class Ingest:
         self._step = step
         self._books: dict[str, Book] = {}
         self._opening: dict[str, asyncio.Task[Book]] = {}
+        # Counts `forget` calls: a request that waited for a book while it ran applies nothing.
+        self._forgotten = 0
         self._writer = Writer(lambda: feed.store)
         self.trades_accepted = 0
         self.trades_refused = 0
@@ -76,8 +81,10 @@ class Ingest:
         """Apply every trade of `posted`, or none: RefusedTradesError names each trade that breaks a rule,
         FeedUnavailableError says the store does not answer (an instrument's first trades need it). Returns how many
         were applied."""
-        groups, problems = self._groups(posted), {}
+        groups, problems, forgotten = self._groups(posted), {}, self._forgotten
         books = {symbol: await self._book(symbol, listing) for symbol, (listing, _) in groups.items()}
+        if self._forgotten != forgotten:
+            raise FeedUnavailableError("bar broadcaster", "this process stopped running it; post the trades again")
         now = self._feed.now()
         batches = {}
         for symbol, (_, indexes) in groups.items():
@@ -176,6 +183,15 @@ class Ingest:
             await self._writer.idle()
             self.step()
 
+    def forget(self) -> None:
+        """When this process stops running the bar broadcaster: queue the bars closed by now for writing (they are
+        final), then drop the forming ones and the books being made, unwritten. The new broadcaster's process resumes
+        from the store; the forming minute's trades it never got are lost."""
+        self.step()
+        self._books.clear()
+        self._opening.clear()
+        self._forgotten += 1
+
     async def close(self) -> None:
         """On leaving: write what is left, the forming minutes as they stand; then stop the thread."""
         await self._writer.idle()
@@ -218,9 +234,14 @@ class Ingest:
         opening = self._opening.get(symbol)
         if opening is None:
             opening = self._opening[symbol] = asyncio.create_task(self._open(listing, book))
-            opening.add_done_callback(lambda _: self._opening.pop(symbol, None))
+            opening.add_done_callback(lambda done: self._forget_opening(symbol, done))
         # Shielded: a client that leaves does not cancel the making that other requests wait for too.
         return await asyncio.shield(opening)
+
+    def _forget_opening(self, symbol: str, task: asyncio.Task[Book]) -> None:
+        # After `forget` another task may be making the symbol's book.
+        if self._opening.get(symbol) is task:
+            del self._opening[symbol]
 
     async def _open(self, listing: Listing, old: Book | None) -> Book:
         """A new book for `listing`'s instrument: what is left of its old one written first (its session, units
@@ -231,13 +252,14 @@ class Ingest:
             flushed = old.tape.flush()
             if flushed is not None:
                 writes.append(Write(old, flushed))
-        now = self._closing()
+        now, forgotten = self._closing(), self._forgotten
         try:
             book = await self._writer.after_writes(writes, lambda store: _load(store, listing, now))
         except StoreError as error:
             # Tried again with the next trades of the instrument.
             raise FeedUnavailableError("store", public_reason(error)) from None
-        self._books[listing.instrument.symbol] = book
+        if self._forgotten == forgotten:
+            self._books[listing.instrument.symbol] = book
         return book
 
 
