@@ -82,10 +82,11 @@ format: $(DEV)
 
 ## Benchmarks (figures printed and written to bench/results/): REST under wrk (installed with apt-get if
 ## missing), hot and rotating; WebSocket fan-out and capacity; 20,000 stalled connections from one address; the
-## chart page's first load; 1 and 2 workers; imports into each store, stored /bars, ingest and replay; the one
-## file's size and start-up. A run that saw
-## error answers, socket errors, malformed frames or unpainted candles is FAILED and stops the target.
-bench: $(DEV) $(NODE_DEV) chromium
+## chart page's first load; 1 and 2 workers; imports into each store, stored /bars, ingest and replay; two
+## processes on Redis against one in memory (on the local Redis, else a redis-server of its own); the one file's
+## size and start-up. A run that saw error answers, socket errors, malformed frames or unpainted candles is
+## FAILED and stops the target.
+bench: $(DEV) $(NODE_DEV) chromium redis
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/ws_fanout.py
@@ -99,6 +100,7 @@ bench: $(DEV) $(NODE_DEV) chromium
 	$(BIN)/python bench/import_rate.py
 	$(BIN)/python bench/stored_rest.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/broker.py
 	$(BIN)/python bench/replay.py
 	$(MAKE) dist
 	$(BIN)/python bench/dist.py
