@@ -2,7 +2,8 @@
 
 The leader (the holder of the lease, see `lease`) publishes each tick's updates once, on the channels
 `{prefix}:topic:{topic}`, through the fenced script; every process, the leader too, subscribes to the channels of the
-topics its own clients follow and hands each update to its sink. Which topics anyone follows is in `interest`.
+topics its own clients follow and hands each update to its sink. Who leads is `election`; which topics anyone follows,
+`interest`.
 
 Redis may restart, stop answering or close the pub/sub connection of a subscriber that reads too slowly: the broker
 then logs one WARNING, refuses publishes (False) and answers from what it knows locally, tries again (0.1 s, doubling
@@ -29,6 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.broker import wire
 from app.broker.base import LeadershipListener, Update, UpdateSink
+from app.broker.election import Election
 from app.broker.interest import Interest
 from app.broker.lease import Lease, Message
 from app.broker.subscriber import Subscriber, finish
@@ -71,10 +73,8 @@ class RedisBroker:
     ) -> None:
         self._where = _where(url)
         self._url = f"{urlsplit(url).scheme}://{self._where}{urlsplit(url).path}"
-        self._lease_seconds = lease
         self._process_id = process_id
         self._sink = sink
-        self._on_leadership = on_leadership
         # No retries inside redis-py: a failure must reach the broker at once, and a script must never run twice.
         self._redis = Redis.from_url(
             url,
@@ -85,6 +85,7 @@ class RedisBroker:
         )
         self._lease = Lease(self._redis, prefix, lease, process_id)
         self._interest = Interest(self._redis, prefix, lease)
+        self._election = Election(self._lease, lease, process_id, on_leadership, self._ask, self._say_interest)
         self._topic_prefix = f"{prefix}:topic:"
         self._followed: set[str] = set()
         # The connected session's subscriber; None while cut off (or not yet connected).
@@ -92,16 +93,11 @@ class RedisBroker:
         # Set by a command that found Redis unreachable, to end the session (it reconnects).
         self._broken = asyncio.Event()
         self._break: BaseException | None = None
-        # Set to run the lease's next step now (connected again, or the leader released the lease).
-        self._kick = asyncio.Event()
         self._retry = FIRST_RETRY
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
-        # Loop time the last acquisition or renewal was sent, which Redis confirmed.
-        self._confirmed_at = 0.0
         # Since when (wall clock, monotonic) Redis has been unreachable; None while it is reachable.
         self._down_since: tuple[datetime, float] | None = None
-        self._leaderships = 0
         self._reconnects = 0
         self._disconnected = 0.0
         self._received = 0
@@ -115,7 +111,7 @@ class RedisBroker:
     @property
     def leading(self) -> bool:
         """Whether this process holds the broadcaster's lease (as far as it knows: the publish script checks)."""
-        return self._lease.token != 0
+        return self._election.leading
 
     @property
     def shared(self) -> bool:
@@ -139,7 +135,7 @@ class RedisBroker:
             self._url,
             self.leading,
             self._subscriber is not None,
-            self._leaderships,
+            self._election.leaderships,
             self._reconnects,
             self._disconnected + gap,
             self._received,
@@ -163,7 +159,7 @@ class RedisBroker:
         published = await self._ask("publish", lambda: self._lease.publish(messages), None)
         if published is False:
             self._refused += 1
-            self._lose("the publish script found another holder")
+            self._election.lose("the publish script found another holder")
         return bool(published)
 
     async def follow(self, topic: str) -> None:
@@ -198,7 +194,7 @@ class RedisBroker:
         if not self._tasks and not self._stopped:
             self._tasks = [
                 asyncio.create_task(self._supervise(), name="redis broker connection"),
-                asyncio.create_task(self._keep(), name="redis broker lease"),
+                asyncio.create_task(self._election.run(), name="redis broker election"),
             ]
 
     async def stop(self) -> None:
@@ -209,15 +205,7 @@ class RedisBroker:
         supervisor, keeper = self._tasks or (None, None)
         if keeper is not None:
             await finish(keeper)
-        token = self._lease.token
-        if token:
-            if self._subscriber is not None:
-                with contextlib.suppress(RedisError, OSError):
-                    async with asyncio.timeout(COMMAND_TIMEOUT):
-                        await self._lease.release()
-            self._lease.forget()
-            log.info("%s released the bar broadcaster (token %d)", self._process_id, token)
-            self._tell(False)
+        await self._election.release(self._subscriber is not None)
         if supervisor is not None:
             await finish(supervisor)
         await self._redis.aclose()
@@ -306,7 +294,7 @@ class RedisBroker:
 
     def _back(self) -> None:
         self._retry = FIRST_RETRY
-        self._kick.set()
+        self._election.kick()
         if self._down_since is None:
             log.info("%s connected to Redis at %s", self._process_id, self._where)
             return
@@ -320,7 +308,7 @@ class RedisBroker:
         """A message from the subscriber: an update for the sink, or news that the lease was released."""
         name = channel.decode(errors="replace")
         if name == self._lease.channel:
-            self._kick.set()
+            self._election.kick()
             return
         if not name.startswith(self._topic_prefix):
             return
@@ -335,60 +323,8 @@ class RedisBroker:
         except Exception:
             log.exception("The broker's sink failed on an update of %s", update.topic)
 
-    async def _keep(self) -> None:
-        """Every lease/3 seconds (or when kicked): renew or acquire the lease, and say which topics are followed."""
-        loop = asyncio.get_running_loop()
-        while True:
-            self._kick.clear()
-            try:
-                await self._keep_once()
-            except Exception:
-                log.exception("Redis broker lease step failed")
-            wait = self._lease_seconds / 3
-            if self.leading:
-                wait = min(wait, max(0.0, self._confirmed_at + self._lease_seconds - loop.time()))
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._kick.wait()
-
-    async def _keep_once(self) -> None:
-        loop = asyncio.get_running_loop()
-        sent = loop.time()
-        if self.leading:
-            left = self._confirmed_at + self._lease_seconds - sent
-            if left <= 0:
-                self._lose(f"no renewal confirmed for {self._lease_seconds:g} s: another process may have taken over")
-            else:
-                renewed = await self._ask("renew the lease", lambda: self._renew(left), None)
-                if renewed:
-                    self._confirmed_at = sent
-                elif renewed is False:
-                    self._lose("Redis holds another process's lease, or none")
-        if not self.leading:
-            token = await self._ask("acquire the lease", self._lease.acquire, 0)
-            if token:
-                self._confirmed_at = sent
-                self._leaderships += 1
-                log.info("%s took over the bar broadcaster (token %d)", self._process_id, token)
-                self._tell(True)
+    async def _say_interest(self) -> None:
+        """After each turn of the election: the followed topics for 3 more leases; the leader sweeps lapsed ones."""
         await self._ask("say which topics are followed", lambda: self._interest.add(self._followed), None)
         if self.leading:
             await self._ask("sweep the watched topics", self._interest.sweep, None)
-
-    async def _renew(self, left: float) -> bool:
-        # A renewal confirmed after the lease ran out would not say who held it meanwhile.
-        async with asyncio.timeout(left):
-            return await self._lease.renew()
-
-    def _lose(self, why: str) -> None:
-        token = self._lease.token
-        if token:
-            self._lease.forget()
-            log.warning("%s lost the bar broadcaster lease (token %d): %s", self._process_id, token, why)
-            self._tell(False)
-
-    def _tell(self, leading: bool) -> None:
-        try:
-            self._on_leadership(leading)
-        except Exception:
-            log.exception("The leadership listener failed")
