@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parent.parent / "app"
-NEUTRAL = ("app.settings", "app.keys", "app.paths", "app.responses", "app.stats", "app.resources")
+NEUTRAL = ("app.settings", "app.keys", "app.paths", "app.responses", "app.stats", "app.resources", "app.tasks")
 WIRING = ("app.main", "app.__main__", "app.cli")
 
 

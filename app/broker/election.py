@@ -35,8 +35,12 @@ class Election:
         on_leadership: LeadershipListener,
         ask: Ask,
         each_turn: Callable[[], Awaitable[None]],
+        *,
+        candidate: bool = True,
     ) -> None:
         self._lease = lease
+        # False: this process never takes the lease (its broadcaster is off), it only relays.
+        self._candidate = candidate
         self._seconds = seconds
         self._process_id = process_id
         self._on_leadership = on_leadership
@@ -109,7 +113,7 @@ class Election:
                     self._confirmed_at = sent
                 elif renewed is False:
                     self.lose("Redis holds another process's lease, or none")
-        if not self.leading:
+        if not self.leading and self._candidate:
             token = await self._ask("acquire the lease", self._lease.acquire, 0)
             if token:
                 self._confirmed_at = sent

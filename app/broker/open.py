@@ -32,4 +32,5 @@ def open_broker(settings: Settings, sink: UpdateSink, on_leadership: LeadershipL
         process_id=process_id(),
         sink=sink,
         on_leadership=on_leadership,
+        candidate=settings.bar_broadcaster_enabled,
     )

@@ -33,8 +33,9 @@ from app.broker.base import LeadershipListener, Update, UpdateSink
 from app.broker.election import Election
 from app.broker.interest import Interest
 from app.broker.lease import Lease, Message
-from app.broker.subscriber import Subscriber, finish
+from app.broker.subscriber import Subscriber
 from app.stats import BrokerStats
+from app.tasks import finish
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,7 +60,8 @@ def _where(url: str) -> str:
 
 class RedisBroker:
     """The broker of one process among those sharing the Redis at `url` under `prefix`; `lease` in seconds,
-    `process_id` this process in the lease and the logs."""
+    `process_id` this process in the lease and the logs; `candidate` False for a process that must never run the
+    broadcaster (BAR_BROADCASTER_ENABLED=false): it only relays."""
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class RedisBroker:
         process_id: str,
         sink: UpdateSink,
         on_leadership: LeadershipListener,
+        candidate: bool = True,
     ) -> None:
         self._where = _where(url)
         self._url = f"{urlsplit(url).scheme}://{self._where}{urlsplit(url).path}"
@@ -85,7 +88,9 @@ class RedisBroker:
         )
         self._lease = Lease(self._redis, prefix, lease, process_id)
         self._interest = Interest(self._redis, prefix, lease)
-        self._election = Election(self._lease, lease, process_id, on_leadership, self._ask, self._say_interest)
+        self._election = Election(
+            self._lease, lease, process_id, on_leadership, self._ask, self._say_interest, candidate=candidate
+        )
         self._topic_prefix = f"{prefix}:topic:"
         self._followed: set[str] = set()
         # The connected session's subscriber; None while cut off (or not yet connected).

@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from app.tasks import finish
 
 # Seconds of quiet before a PING, and without a byte before the connection counts as dead.
 PROBE = 1.0
@@ -25,16 +26,6 @@ SILENCE = 3.0
 
 # Called with each message's channel and data, awaited before the next message is read.
 MessageHandler = Callable[[bytes, bytes], Awaitable[None]]
-
-
-async def finish(task: asyncio.Task[Any]) -> None:
-    """Cancel `task` and wait until it ends, cancelling again if it swallowed the cancellation: Python 3.11's
-    asyncio.wait_for, with which redis-py sends every command, does when its call completes at that moment."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait((task,), timeout=0.1)
-    if not task.cancelled():
-        task.exception()  # retrieved: the caller ended it, whatever it raised meanwhile
 
 
 class Subscriber:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from app.keys import (
 )
 from app.paths import WS_PATH
 from app.stats import CloseReason
+from app.tasks import finish
 from app.ws import docs
 from app.ws.broadcaster import Broadcaster
 from app.ws.handler import websocket
@@ -46,11 +46,8 @@ async def _run_background(app: web.Application) -> AsyncIterator[None]:
     if broadcaster.enabled:
         tasks.append(asyncio.create_task(broadcaster.run()))
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    # The broadcaster and the relay may be inside a call to Redis, which can swallow a first cancellation.
+    await asyncio.gather(*(finish(task) for task in tasks))
     await broker.stop()
 
 

@@ -52,7 +52,9 @@ async def make_node(redis_url: str, prefix: str) -> AsyncIterator[MakeNode]:
     """Start brokers on `prefix` (of the shared Redis unless given a URL), stopped after the test."""
     made: list[Node] = []
 
-    async def make(url: str | None = None, lease: float = LEASE, name: str | None = None) -> Node:
+    async def make(
+        url: str | None = None, lease: float = LEASE, name: str | None = None, *, candidate: bool = True
+    ) -> Node:
         received: list[Update] = []
         leadership: list[bool] = []
 
@@ -66,6 +68,7 @@ async def make_node(redis_url: str, prefix: str) -> AsyncIterator[MakeNode]:
             process_id=name or f"test:{len(made)}",
             sink=sink,
             on_leadership=leadership.append,
+            candidate=candidate,
         )
         node = Node(broker, received, leadership)
         made.append(node)

@@ -109,3 +109,17 @@ async def test_leader_whose_lease_was_taken_publishes_nothing(make_node: MakeNod
     assert [u.times for u in old.received + new.received] == [(2,), (2,)]
     with redis.Redis.from_url(redis_url) as client:
         assert client.hgetall(f"{prefix}:sent") == {b"bars:AAPL:1": b"2"}
+
+
+async def test_a_process_whose_broadcaster_is_off_never_leads_but_receives(make_node: MakeNode) -> None:
+    relay_only = await make_node(candidate=False)
+    await relay_only.broker.follow("bars:AAPL:1")
+    candidate = await make_node()
+    await one_leader([relay_only, candidate])
+    assert await candidate.broker.publish([update("bars:AAPL:1", 1_000)])
+    await until(lambda: relay_only.topics() == ["bars:AAPL:1"], "the update relayed")
+    await candidate.broker.stop()
+    # A lease released is taken within moments by any candidate: this one stays a relay.
+    await asyncio.sleep(LEASE)
+    assert not relay_only.broker.leading
+    assert relay_only.leadership == []
