@@ -389,7 +389,8 @@ def fanout_run(broker: str, args: argparse.Namespace, store_url: str) -> list[Me
             problems = check_leader(deployment)
         finally:
             child.stop()
-    return [{"run": "fan-out", "broker": broker, "interval": FANOUT_INTERVAL, "problems": problems} | figures]
+    common = {"run": "fan-out", "broker": broker, "interval": FANOUT_INTERVAL, "problems": problems}
+    return [common | figures | {"server_log": server_log(deployment)}]
 
 
 def latency_phase(
@@ -459,11 +460,18 @@ def latency_runs(broker: str, args: argparse.Namespace, store_url: str) -> list[
     with deploy(broker, args.redis_url, LATENCY_INTERVAL, store_url) as deployment:
         leader, follower = deployment.leader, deployment.follower
         if broker == "memory":
-            return [common | {"posted_to": "the process"} | latency_phase(deployment, leader, leader, "ING0", args)]
-        return [
-            common | {"posted_to": "follower"} | latency_phase(deployment, follower, leader, "ING0", args),
-            common | {"posted_to": "leader"} | latency_phase(deployment, leader, follower, "ING1", args),
-        ]
+            found = [{"posted_to": "the process"} | latency_phase(deployment, leader, leader, "ING0", args)]
+        else:
+            found = [
+                {"posted_to": "follower"} | latency_phase(deployment, follower, leader, "ING0", args),
+                {"posted_to": "leader"} | latency_phase(deployment, leader, follower, "ING1", args),
+            ]
+    return [common | result | {"server_log": server_log(deployment)} for result in found]
+
+
+def server_log(deployment: Deployment) -> list[str]:
+    """What the stopped servers logged (warnings and worse: SERVER_ENV's LOG_LEVEL), the tail of each."""
+    return [line for server in deployment.servers for line in server.final_log.splitlines() if line.strip()]
 
 
 # --- reporting -----------------------------------------------------------------------------------
@@ -612,6 +620,9 @@ def main() -> int:
             print(
                 f"Disturbed: other work took {result['others']:.0%} of a core during {label(result)} ({result['run']})"
             )
+    for result in results:
+        for line in result.get("server_log", []):
+            print(f"Server log, {result['run']}, {label(result)}: {line}")
     for result in results:
         for failure in failures(result):
             print(f"FAILED {result['run']} {result['broker']}: {failure}")
