@@ -257,8 +257,9 @@ class Broadcaster:
             if topic is not None:
                 self._last_sent[topic] = time
 
-    def _watched(self, names: Collection[str]) -> set[Topic]:
-        return {topic for name in names if (topic := self._topic(name)) is not None}
+    def _watched(self, names: Collection[str]) -> dict[Topic, None]:
+        """The topics of `names` this feed broadcasts, in the order given (memory://: the order of subscription)."""
+        return {topic: None for name in names if (topic := self._topic(name)) is not None}
 
     def _topic(self, name: str) -> Topic | None:
         """The topic a broker names, if this feed broadcasts it (names come from other processes, maybe of another

@@ -184,11 +184,11 @@ async def _subscribe(
     if request.app[BROKER].shared:
         # The stream comes from the broker (maybe from another process): followed first, so that no update made
         # after this process's own view of the topic is missed; the client then goes on from the newest bar it got.
-        await request.app[RELAY].follow(topic)
-        view = await broadcaster.view(topic, since, request.remote)
-        if view is not None:
-            hub.deliver(connection, view.frames, asyncio.get_running_loop().time())
-        hub.join(connection, topic, view.times[-1] if view is not None else None)
+        async with request.app[RELAY].following(topic):
+            view = await broadcaster.view(topic, since, request.remote)
+            if view is not None:
+                hub.deliver(connection, view.frames, asyncio.get_running_loop().time())
+            hub.join(connection, topic, view.times[-1] if view is not None else None)
         return
     # The client joins right after receiving the frames that bring it from `since` (or the newest bar)
     # to now, with no wait in between, so it continues the topic's one stream where they end.
